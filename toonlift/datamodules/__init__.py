@@ -1,0 +1,1 @@
+"""LightningDataModules (entry-point group ``toonlift.datamodules``)."""

@@ -1,0 +1,1 @@
+"""LightningModules: thin wiring of plugins, steps and logging (group ``toonlift.modules``)."""

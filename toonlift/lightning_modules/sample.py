@@ -1,0 +1,61 @@
+"""Draw images from any backbone, one PNG per seed (``toonlift predict``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from toonlift.lightning_modules.base import ToonModule
+from toonlift.plugins.backbones.base import Backbone
+from toonlift.utils.images import save_image
+
+
+def latents_from_seeds(seeds: Tensor, dim: int, device: torch.device | str = "cpu") -> Tensor:
+    """One standard-normal code ``[dim]`` per seed, ``[B, dim]``: seed ``s`` always gives the same code."""
+    rows = [torch.randn(dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds.tolist()]
+    return torch.stack(rows).to(device)
+
+
+class SampleModule(ToonModule):
+    """Render one image per seed with a backbone and write ``{out_dir}/seed{NNNN}.png``.
+
+    Args:
+        backbone: the generator (e.g. ``class_path: stylegan2``).
+        out_dir: folder for the images.
+        truncation: truncation psi (1 = none) toward the mean of ``truncation_samples`` mapped codes.
+        truncation_samples: codes averaged for the mean latent.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        out_dir: str = "outputs/samples",
+        truncation: float = 1.0,
+        truncation_samples: int = 4096,
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.out_dir = Path(out_dir)
+        self.truncation = truncation
+        self.truncation_samples = truncation_samples
+        self._mean_latent: Tensor | None = None
+
+    @torch.no_grad()
+    def _truncation_latent(self) -> Tensor | None:
+        if self.truncation >= 1.0:
+            return None
+        if self._mean_latent is None:
+            z = self.backbone.sample_z(self.truncation_samples, generator=torch.Generator().manual_seed(0))
+            self._mean_latent = self.backbone.mapping(z.to(self.device))[:, 0].mean(0, keepdim=True)
+        return self._mean_latent
+
+    @torch.no_grad()
+    def predict_step(self, batch: Tensor, batch_idx: int) -> Tensor:
+        z = latents_from_seeds(batch, self.backbone.z_dim, self.device)
+        out = self.backbone(z, truncation=self.truncation, truncation_latent=self._truncation_latent())
+        # under DDP each rank gets a distinct shard of seeds, so every rank writes its own files
+        for seed, img in zip(batch.tolist(), out.image):
+            save_image(img, self.out_dir / f"seed{seed:04d}.png")
+        return out.image

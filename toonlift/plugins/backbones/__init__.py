@@ -1,0 +1,1 @@
+"""Generator backbones (entry-point group ``toonlift.backbones``); the interface is in :mod:`.base`."""

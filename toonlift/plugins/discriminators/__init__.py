@@ -1,0 +1,1 @@
+"""Discriminators (entry-point group ``toonlift.discriminators``); the interface is in :mod:`.base`."""

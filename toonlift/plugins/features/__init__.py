@@ -1,0 +1,1 @@
+"""Feature extractors for distribution metrics (group ``toonlift.feature_extractors``); see :mod:`.base`."""

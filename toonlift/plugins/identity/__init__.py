@@ -1,0 +1,1 @@
+"""Face identity encoders (entry-point group ``toonlift.identity_encoders``); interface in :mod:`.base`."""

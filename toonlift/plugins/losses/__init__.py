@@ -1,0 +1,1 @@
+"""Losses (entry-point group ``toonlift.losses``); the interface is in :mod:`.base`."""

@@ -1,0 +1,27 @@
+"""Lazy R1 gradient penalty on real images."""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from toonlift.functional.gan_losses import r1_penalty
+from toonlift.plugins.losses.base import Loss
+
+
+class R1Loss(Loss):
+    """R1 penalty ``gamma/2 * ||grad D(x)||^2``, applied every ``interval`` discriminator steps (lazy).
+
+    Args:
+        weight: gamma (the reference default is 10).
+        interval: apply every this many discriminator steps; the term is scaled by ``interval`` to compensate.
+    """
+
+    def __init__(self, weight: float = 10.0, interval: int = 16) -> None:
+        super().__init__(weight)
+        if interval < 1:
+            raise ValueError(f"R1 interval must be >= 1, got {interval}")
+        self.interval = int(interval)
+
+    def forward(self, real_logits: Tensor, real_images: Tensor) -> Tensor:
+        """``0.5 * interval * ||grad D(x)||^2`` (the trainer multiplies by ``weight``)."""
+        return 0.5 * self.interval * r1_penalty(real_logits, real_images)

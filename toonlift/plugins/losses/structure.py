@@ -1,0 +1,29 @@
+"""The structure loss of Stage 1: keep the fine-tuned generator's coarse features close to the base's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from toonlift.functional.image_losses import structure_loss
+from toonlift.plugins.losses.base import Loss
+
+
+class StructureLoss(Loss):
+    """``1/n sum_k ||G_base^k(z) - G_trans^k(z)||^2`` over the first ``num_blocks`` synthesis blocks.
+
+    Args:
+        weight: multiplier (1 in the reference).
+        num_blocks: n, the number of blocks compared (2: the 8x8 and 16x16 outputs).
+    """
+
+    def __init__(self, weight: float = 1.0, num_blocks: int = 2) -> None:
+        super().__init__(weight)
+        if num_blocks < 1:
+            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+        self.num_blocks = int(num_blocks)
+
+    def forward(self, base_features: Sequence[Tensor], trans_features: Sequence[Tensor]) -> Tensor:
+        """Mean over blocks of the mean squared feature difference."""
+        return structure_loss(base_features, trans_features)

@@ -1,0 +1,1 @@
+"""Renderers (entry-point group ``toonlift.renderers``); the interface is in :mod:`.base`."""

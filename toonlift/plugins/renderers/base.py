@@ -1,0 +1,24 @@
+"""The renderer interface: differentiable image formation in pure PyTorch (CPU and GPU)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from torch import nn
+
+
+class Renderer(nn.Module, ABC):
+    """Abstract renderer (entry-point group ``toonlift.renderers``).
+
+    Args:
+        image_size: output side in pixels.
+    """
+
+    def __init__(self, image_size: int = 64) -> None:
+        super().__init__()
+        self.image_size = int(image_size)
+
+    @abstractmethod
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Render; the inputs and the output dataclass are documented by each renderer."""

@@ -1,0 +1,1 @@
+"""Small helpers shared by plugins and modules (file I/O, checkpoints, images)."""
