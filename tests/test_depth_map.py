@@ -18,10 +18,10 @@ from toonlift.plugins.renderers.mesh import MeshRenderer
 from toonlift.registry import RENDERERS
 
 
-def _smooth_depth(B: int, S: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def _smooth_depth(batch: int, size: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    coarse = torch.rand(B, 1, 4, 4, generator=g, dtype=torch.float64) * 0.16 + 0.92
-    return F.interpolate(coarse, size=(S, S), mode="bicubic", align_corners=True)[:, 0].clamp(0.9, 1.1).to(dtype)
+    coarse = torch.rand(batch, 1, 4, 4, generator=g, dtype=torch.float64) * 0.16 + 0.92
+    return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)[:, 0].clamp(0.9, 1.1).to(dtype)
 
 
 def test_registered_and_config_errors():
@@ -73,13 +73,13 @@ def test_gradcheck_warp_and_render_wrt_depth_albedo_light():
     S = 6
     r = DepthMapRenderer(image_size=S)
     depth = _smooth_depth(1, S, seed=2, dtype=torch.float64).requires_grad_()
-    albedo = torch.rand(1, 2, S, S, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) - 0.5
+    albedo = torch.rand(1, 1, S, S, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) - 0.5
     albedo.requires_grad_()
     light = torch.tensor([[0.2, -0.1]], dtype=torch.float64, requires_grad=True)
     view = torch.tensor([[0.05, 0.12, 0.02, 0.01, -0.01, 0.0]], dtype=torch.float64)
 
-    def fn(d: torch.Tensor, a: torch.Tensor, l: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = r(d, a, view, reference_light_direction(l), ambient=0.4, diffuse=0.6)
+    def fn(d: torch.Tensor, a: torch.Tensor, light_dxy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = r(d, a, view, reference_light_direction(light_dxy), ambient=0.4, diffuse=0.6)
         return out.image, out.recon_depth
 
     assert torch.autograd.gradcheck(fn, (depth, albedo, light), eps=1e-6, atol=1e-5)
