@@ -27,8 +27,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from toonlift.functional.camera import pixel_grid
-
 _KEY_EMPTY = torch.iinfo(torch.int64).max
 DEFAULT_MAX_CANDIDATES = 1 << 22
 
@@ -217,6 +215,8 @@ def barycentrics_at_pixels(
 ) -> tuple[Tensor, Tensor]:
     """Differentiable barycentrics and depth of each pixel centre in its given face.
 
+    Only covered pixels are computed (then scattered into full images), so sparse coverage is cheap.
+
     Args:
         vertices_screen: ``[B, V, 3]`` screen vertices ``(x_pixel, y_pixel, depth)``.
         faces: ``[F, 3]`` vertex indices.
@@ -227,33 +227,37 @@ def barycentrics_at_pixels(
         ``bary`` ``[B, H, W, 3]`` and ``depth`` ``[B, H, W]``, both 0 on background.
     """
     B, H, W = face_id.shape
-    mask = face_id >= 0
-    vidx = faces.long()[face_id.clamp_min(0)]  # [B, H, W, 3]
-    bidx = torch.arange(B, device=face_id.device).view(B, 1, 1, 1)
-    tri = vertices_screen[bidx, vidx]  # [B, H, W, 3(vertex), 3(xyz)]
-    p = pixel_grid(H, W, device=face_id.device, dtype=vertices_screen.dtype)  # [H, W, 2]
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [B, H, W, 3]
-    px, py = p[..., 0, None], p[..., 1, None]  # [H, W, 1]
+    V = vertices_screen.shape[1]
+    flat_fid = face_id.reshape(-1)
+    idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels of the whole batch
+    batch = idx // (H * W)
+    vidx = faces.long()[flat_fid[idx]] + (batch * V)[:, None]  # [N, 3] rows of the flattened vertices
+    tri = vertices_screen.reshape(B * V, 3)[vidx]  # [N, 3(vertex), 3(xyz)]
+    rem = idx % (H * W)
+    px = (rem % W).to(tri.dtype)[:, None]  # [N, 1] pixel centres
+    py = (rem // W).to(tri.dtype)[:, None]
+    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [N, 3]
     x1, x2 = x.roll(-1, dims=-1), x.roll(-2, dims=-1)  # the opposite edge of each vertex
     y1, y2 = y.roll(-1, dims=-1), y.roll(-2, dims=-1)
-    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [B, H, W, 3] edge functions
+    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [N, 3] edge functions
     area = w.sum(-1, keepdim=True)
-    # background and degenerate entries get harmless values so no NaN reaches the gradients through torch.where
-    ok = mask[..., None] & (area.abs() > 0)
+    # degenerate entries get harmless values so no NaN reaches the gradients through torch.where
+    ok = area.abs() > 0
     bary = w / torch.where(ok, area, torch.ones_like(area))
     if perspective_correct:
-        safe_z = torch.where(ok, z, torch.ones_like(z))
-        q = bary / safe_z
+        q = bary / z
         s = q.sum(-1, keepdim=True)
-        s = torch.where(ok & (s.abs() > 0), s, torch.ones_like(s))
+        ok = ok & (s.abs() > 0)
+        s = torch.where(ok, s, torch.ones_like(s))
         bary = q / s
         depth = s.reciprocal().squeeze(-1)
     else:
         depth = (bary * z).sum(-1)
-    zero = torch.zeros((), dtype=bary.dtype, device=bary.device)
-    bary = torch.where(ok, bary, zero)
-    depth = torch.where(ok.squeeze(-1), depth, zero)
-    return bary, depth
+    bary = torch.where(ok, bary, torch.zeros_like(bary))
+    depth = torch.where(ok.squeeze(-1), depth, torch.zeros_like(depth))
+    bary_full = bary.new_zeros(B * H * W, 3).index_copy(0, idx, bary).reshape(B, H, W, 3)
+    depth_full = depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
+    return bary_full, depth_full
 
 
 def rasterize(
@@ -300,11 +304,13 @@ def interpolate(attributes: Tensor, faces: Tensor, fragments: Fragments) -> Tens
     B, H, W = fragments.face_id.shape
     if attributes.dim() != 3 or attributes.shape[0] not in (1, B):
         raise ValueError(f"attributes must be [B, V, C] or [1, V, C] with B={B}; got {tuple(attributes.shape)}")
-    vidx = faces.long()[fragments.face_id.clamp_min(0)]  # [B, H, W, 3]
-    if attributes.shape[0] == 1:
-        values = attributes[0][vidx]  # [B, H, W, 3, C]
-    else:
-        bidx = torch.arange(B, device=vidx.device).view(B, 1, 1, 1)
-        values = attributes[bidx, vidx]
-    out = (fragments.bary.to(values.dtype)[..., None] * values).sum(-2)  # [B, H, W, C]
-    return out * fragments.mask[..., None].to(out.dtype)
+    V, C = attributes.shape[1:]
+    flat_fid = fragments.face_id.reshape(-1)
+    idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels
+    vidx = faces.long()[flat_fid[idx]]  # [N, 3]
+    if attributes.shape[0] == B and B > 1:
+        vidx = vidx + ((idx // (H * W)) * V)[:, None]
+    values = attributes.reshape(-1, C)[vidx]  # [N, 3, C]
+    bary = fragments.bary.reshape(-1, 3)[idx].to(values.dtype)  # [N, 3]
+    out = (bary[..., None] * values).sum(-2)  # [N, C]
+    return out.new_zeros(B * H * W, C).index_copy(0, idx, out).reshape(B, H, W, C)
