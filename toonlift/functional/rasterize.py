@@ -21,6 +21,7 @@ vertex at depth ``<= near`` are dropped (no near-plane clipping).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -119,7 +120,7 @@ def iter_bbox_candidates(
     start, done = 0, 0
     while start < n_tri:
         # the last triangle whose cumulative count stays within the budget (at least one triangle)
-        stop = int(torch.searchsorted(ends, torch.tensor(done + max_candidates), right=True))
+        stop = bisect.bisect_right(ends_list, done + max_candidates)
         stop = max(stop, start + 1)
         total = int(ends_list[stop - 1] - done)
         c = counts[start:stop]

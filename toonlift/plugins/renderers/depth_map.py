@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional import depth_map as dm
 from toonlift.functional.camera import fov_to_intrinsics, view_to_transform
 from toonlift.functional.shading import depth_normals, depth_to_points, lambert
@@ -169,6 +170,8 @@ class DepthMapRenderer(Renderer):
             diffuse: diffuse strength, scalar or ``[B]`` (reference: ``L[1] / 2 + 0.5``).
         """
         self._check_depth(depth)
+        if not bool(torch.isfinite(depth).all()):
+            raise NonFiniteError("DepthMapRenderer got a depth map with NaN or infinite values (check the depth net).")
         if albedo.dim() != 4 or albedo.shape[0] != depth.shape[0] or albedo.shape[2:] != depth.shape[1:]:
             raise ValueError(f"albedo must be [B, C, H, W] matching depth {tuple(depth.shape)}")
         normal = self.normals(depth)

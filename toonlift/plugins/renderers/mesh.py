@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional.camera import fov_to_intrinsics, project, transform_points, view_to_transform
 from toonlift.functional.rasterize import Fragments, interpolate, rasterize
 from toonlift.functional.shading import lambert, sh_shading, vertex_normals
@@ -132,6 +132,8 @@ class MeshRenderer(Renderer):
             background_image: ``[B, C, H, W]`` in ``[-1, 1]`` replacing the background colour.
         """
         B, S = vertices.shape[0], self.image_size
+        if not bool(torch.isfinite(vertices).all()):
+            raise NonFiniteError("MeshRenderer got vertices with NaN or infinite values.")
         if view is not None:
             rot, trans = view_to_transform(view.to(vertices.dtype))
             vertices = transform_points(vertices, rot, trans, self.rot_center_depth)
