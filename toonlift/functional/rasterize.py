@@ -30,6 +30,7 @@ from torch import Tensor
 
 _KEY_EMPTY = torch.iinfo(torch.int64).max
 DEFAULT_MAX_CANDIDATES = 1 << 22
+_DENSE_LOG2 = 4  # boxes up to 16 x 16 pixels take the dense bucketed path
 
 
 @dataclass
@@ -187,26 +188,53 @@ def rasterize_visibility(
     edge_len = torch.hypot(x.roll(-2, 1) - x.roll(-1, 1), y.roll(-2, 1) - y.roll(-1, 1))  # [T', 3] opposite edges
     dist_coef = coef[keep] * (area[keep].abs()[:, None] / edge_len.clamp_min(1e-12))[..., None]  # [T', 3, 3]
     packed = torch.cat([dist_coef.reshape(-1, 9), depth_coef[keep]], dim=1)  # [T', 12]
-    batch_offset = (keep // n_faces) * (H * W)  # [T']
+    pix_base = (keep // n_faces) * (H * W)  # [T'] first pixel of each triangle's image
     face_local = keep % n_faces
+    x_lo, y_lo, box_w, box_h = x_lo[keep], y_lo[keep], box_w[keep], box_h[keep]
     zbuf = torch.full((B * H * W,), _KEY_EMPTY, dtype=torch.int64, device=v.device)
-    for t, px, py in iter_bbox_candidates(x_lo[keep], y_lo[keep], box_w[keep], box_h[keep], max_candidates):
-        p = packed[t]  # [N, 12]
-        fx, fy = px.to(p.dtype), py.to(p.dtype)
-        inside = p[:, 0] * fx + p[:, 1] * fy + p[:, 2] >= -eps
-        inside &= p[:, 3] * fx + p[:, 4] * fy + p[:, 5] >= -eps
-        inside &= p[:, 6] * fx + p[:, 7] * fy + p[:, 8] >= -eps
-        dz = p[:, 9] * fx + p[:, 10] * fy + p[:, 11]
+
+    def depth_test(rows: Tensor, px: Tensor, py: Tensor, valid: Tensor) -> None:
+        """Scatter-min the keys of candidates ``(px, py)`` of triangles ``rows`` (shapes broadcast)."""
+        c = packed[rows]  # [..., 12]
+        fx, fy = px.to(c.dtype), py.to(c.dtype)
+        ok = valid & (c[..., 0] * fx + c[..., 1] * fy + c[..., 2] >= -eps)
+        ok &= c[..., 3] * fx + c[..., 4] * fy + c[..., 5] >= -eps
+        ok &= c[..., 6] * fx + c[..., 7] * fy + c[..., 8] >= -eps
+        dz = c[..., 9] * fx + c[..., 10] * fy + c[..., 11]
         depth = dz.reciprocal() if perspective_correct else dz
-        inside &= depth > near
-        idx = inside.nonzero().squeeze(1)
-        if idx.numel() == 0:
-            continue
-        t = t[idx]
-        pix = batch_offset[t] + py[idx] * W + px[idx]
+        ok &= depth > near
         # positive float32 bit patterns sort like the floats, so one integer amin is the depth test + tie break
-        key = (depth[idx].contiguous().view(torch.int32).long() << 32) | face_local[t]
-        zbuf.scatter_reduce_(0, pix, key, reduce="amin")
+        key = (depth.contiguous().view(torch.int32).long() << 32) | face_local[rows]
+        key = torch.where(ok, key, torch.full_like(key, _KEY_EMPTY))
+        pix = pix_base[rows] + py * W + px
+        zbuf.scatter_reduce_(0, pix.reshape(-1), key.reshape(-1), reduce="amin")
+
+    # Small boxes (most triangles of a dense mesh): bucket by box size rounded up to powers of two and test each
+    # bucket as a dense [triangles, kh * kw] block -- no per-candidate gathers, at most 4x wasted candidates.
+    log_w = torch.ceil(torch.log2(box_w.float())).long()
+    log_h = torch.ceil(torch.log2(box_h.float())).long()
+    small = (log_w <= _DENSE_LOG2) & (log_h <= _DENSE_LOG2)
+    code = torch.where(small, log_w * (_DENSE_LOG2 + 1) + log_h, torch.full_like(log_w, -1))
+    order = torch.argsort(code)
+    codes, counts = torch.unique_consecutive(code[order], return_counts=True)
+    start = 0
+    for c, n in zip(codes.tolist(), counts.tolist()):
+        sel, start = order[start : start + n], start + n
+        if c < 0:  # large boxes: enumerate their pixels exactly, in bounded chunks
+            for t, px, py in iter_bbox_candidates(x_lo[sel], y_lo[sel], box_w[sel], box_h[sel], max_candidates):
+                depth_test(sel[t], px, py, torch.ones_like(px, dtype=torch.bool))
+            continue
+        kw, kh = 1 << (c // (_DENSE_LOG2 + 1)), 1 << (c % (_DENSE_LOG2 + 1))
+        oy, ox = torch.meshgrid(
+            torch.arange(kh, device=v.device), torch.arange(kw, device=v.device), indexing="ij"
+        )  # [kh, kw] offsets inside the box
+        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)
+        step = max(1, max_candidates // (kw * kh))
+        for i in range(0, n, step):
+            rows = sel[i : i + step, None]  # [n, 1]
+            valid = (ox < box_w[rows]) & (oy < box_h[rows])
+            # out-of-box offsets are clamped onto the image (their keys are empty, so they change nothing)
+            depth_test(rows, (x_lo[rows] + ox).clamp_max(W - 1), (y_lo[rows] + oy).clamp_max(H - 1), valid)
     face_id = torch.where(zbuf == _KEY_EMPTY, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
     return face_id.reshape(B, H, W)
 
