@@ -2,7 +2,7 @@
 
     python benchmarks/bench_renderer.py                 # CPU, all cases
     python benchmarks/bench_renderer.py --device cuda   # GPU when available
-    python benchmarks/bench_renderer.py --quick         # fewer repeats
+    python benchmarks/bench_renderer.py --threads 1 --repeats 3
 
 Reported times are the **best of several repeats** (the machine may be shared), in milliseconds, and include the
 backward pass. Cases:
@@ -30,22 +30,27 @@ from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.plugins.renderers.mesh import MeshRenderer
 
 
-def best_time(fn: Callable[[], None], repeats: int, device: torch.device) -> float:
-    """Best wall time in ms of ``repeats`` calls after one warm-up call."""
+def best_time(fn: Callable[[], None], repeats: int, device: torch.device) -> tuple[float, float]:
+    """Best wall time and best process CPU time, in ms, of ``repeats`` calls after one warm-up call.
+
+    On a shared machine the wall time includes time spent descheduled; the process CPU time (all threads) does not,
+    so with one thread it is the cost an idle core would see.
+    """
     fn()
-    best = math.inf
+    best_wall = best_cpu = math.inf
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        best = min(best, time.perf_counter() - t)
-    return best * 1000.0
+        best_wall = min(best_wall, time.perf_counter() - t)
+        best_cpu = min(best_cpu, time.process_time() - c)
+    return best_wall * 1000.0, best_cpu * 1000.0
 
 
-def depth_map_case(size: int, batch: int, repeats: int, device: torch.device) -> float:
+def depth_map_case(size: int, batch: int, repeats: int, device: torch.device) -> tuple[float, float]:
     g = torch.Generator().manual_seed(size)
     coarse = torch.rand(batch, 1, 6, 6, generator=g) * 0.16 + 0.92
     depth = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)[:, 0].clamp(0.9, 1.1)
@@ -80,7 +85,7 @@ def uv_sphere(n_faces: int, radius: float = 0.07, z: float = 1.0) -> tuple[torch
     return v.reshape(1, -1, 3), torch.cat([a, b])
 
 
-def mesh_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tuple[float, int]:
+def mesh_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tuple[float, float, int]:
     v, faces = uv_sphere(n_faces)
     v, faces = v.to(device).requires_grad_(), faces.to(device)
     colors = torch.rand(1, v.shape[1], 3, device=device).requires_grad_()
@@ -91,39 +96,45 @@ def mesh_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tu
         out = renderer(v, faces, vertex_colors=colors, light_direction=light)
         out.image.mean().backward()
 
-    return best_time(step, repeats, device), int(faces.shape[0])
+    return (*best_time(step, repeats, device), int(faces.shape[0]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (the best is reported)")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--skip-mesh", action="store_true", help="only the depth-map cases")
     args = parser.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    reps = 2 if args.quick else 5
+    reps = args.repeats
     print(f"machine: {platform.platform()} | cpu count {os.cpu_count()} | python {platform.python_version()}")
     print(f"torch {torch.__version__} | threads {torch.get_num_threads()} | device {device}", end="")
     print(f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
-    print(f"best of {reps} repeats after one warm-up; forward + backward; times in ms\n")
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"best of {reps} repeats after one warm-up; forward + backward; ms; cpu = process CPU time, all threads\n")
 
-    print(f"| depth-map render, batch {args.batch} | ms / batch | ms / view | ms / view / 1k px |")
-    print("|---|---|---|---|")
+    print(f"| depth-map render, batch {args.batch} | wall ms / batch | wall ms / view | cpu ms / view | cpu us / px |")
+    print("|---|---|---|---|---|")
     for size in (64, 128, 256):
-        ms = depth_map_case(size, args.batch, reps if size < 256 else max(2, reps - 2), device)
-        view = ms / args.batch
-        print(f"| {size} px | {ms:.1f} | {view:.2f} | {view / (size * size / 1000):.3f} |")
-
-    print("\n| mesh render (Lambert, vertex colours), 1 image | triangles | ms | ms / 1k px |")
-    print("|---|---|---|---|")
+        wall, cpu = depth_map_case(size, args.batch, reps, device)
+        view, cview = wall / args.batch, cpu / args.batch
+        print(f"| {size} px | {wall:.1f} | {view:.2f} | {cview:.2f} | {1000 * cview / (size * size):.3f} |")
+    if args.skip_mesh:
+        return
+    print("\n| mesh render (Lambert, vertex colours), 1 image | triangles | wall ms | cpu ms | cpu us / px |")
+    print("|---|---|---|---|---|")
     for size in (256, 512, 1024):
-        ms, nf = mesh_case(size, 50_000, reps, device)
-        print(f"| {size} px | {nf} | {ms:.1f} | {ms / (size * size / 1000):.3f} |")
-    print("\n| mesh render at 512 px | triangles | ms | ms / 1k triangles |")
-    print("|---|---|---|---|")
+        wall, cpu, nf = mesh_case(size, 50_000, reps, device)
+        print(f"| {size} px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / (size * size):.3f} |")
+    print("\n| mesh render at 512 px | triangles | wall ms | cpu ms | cpu us / triangle |")
+    print("|---|---|---|---|---|")
     for n in (12_500, 25_000, 50_000, 100_000, 200_000):
-        ms, nf = mesh_case(512, n, reps, device)
-        print(f"| 512 px | {nf} | {ms:.1f} | {ms / (nf / 1000):.3f} |")
+        wall, cpu, nf = mesh_case(512, n, reps, device)
+        print(f"| 512 px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / nf:.3f} |")
 
 
 if __name__ == "__main__":
