@@ -2,12 +2,14 @@
 
 This is the deferred design of modern differentiable rasterisers (nvdiffrast, PyTorch3D):
 
-1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box
-   (generated vectorised, in chunks of at most ``max_candidates`` so memory stays bounded for triangles of any size);
-   candidates outside the triangle are dropped, and the nearest one per pixel wins a ``scatter_reduce(amin)`` over a
-   packed 64-bit key ``(float32 depth bits << 32) | face index`` -- one pass gives both the depth test and a
-   deterministic tie break (lower face index). Cost is linear in the covered pixel count plus the triangle count;
-   there is no ``pixels x triangles`` matrix.
+1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box.
+   Boxes up to 16 x 16 pixels (nearly all triangles of a dense mesh) are bucketed by size rounded up to powers of two
+   and tested as dense ``[triangles, kh * kw]`` blocks by broadcasting; larger boxes are enumerated exactly
+   (``repeat_interleave`` over box sizes). Both run in chunks of at most ``max_candidates`` candidates, so memory is
+   bounded for triangles of any size. A candidate inside the triangle gets its depth from per-triangle affine edge
+   functions, and one ``scatter_reduce(amin)`` per chunk over the packed 64-bit key
+   ``(float32 depth bits << 32) | face index`` is both the depth test and a deterministic tie break (lower face
+   index). Cost is linear in covered pixels plus triangles; there is no ``pixels x triangles`` matrix.
 2. **Interpolation** (differentiable): for the winning face of each pixel, barycentrics of the pixel centre are
    recomputed from the vertex positions with autograd on, made perspective-correct, and used to interpolate depth and
    any vertex attribute. Gradients reach vertex positions (through the barycentrics) and attributes; they do not
