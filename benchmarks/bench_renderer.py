@@ -10,7 +10,8 @@ backward pass. Cases:
 * ``depth_map``: DepthMapRenderer forward (normals, Lambert, grid-mesh rasterisation from a random view, inverse
   warp, ``grid_sample``) + backward to depth, albedo and light, batch 16, at 64 / 128 / 256 px.
 * ``mesh``: MeshRenderer (Lambert, vertex colours) of a UV sphere + backward to vertices and colours, one image:
-  50k triangles at 256 / 512 / 1024 px, and 12.5k / 25k / 50k / 100k triangles at 512 px.
+  50k triangles at 256 / 512 / 1024 px, and 12.5k ... 200k triangles at 512 px.
+* ``rasterise``: ``rasterize`` alone (forward) of 50k ... 800k-triangle spheres at 256 px (triangle-bound).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from toonlift.functional.camera import fov_to_intrinsics, project
+from toonlift.functional.rasterize import rasterize
 from toonlift.functional.shading import reference_light_direction
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.plugins.renderers.mesh import MeshRenderer
@@ -99,6 +102,15 @@ def mesh_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tu
     return (*best_time(step, repeats, device), int(faces.shape[0]))
 
 
+def rasterize_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tuple[float, float, int]:
+    """Rasterise only (visibility + differentiable barycentrics), no shading, no backward."""
+    v, faces = uv_sphere(n_faces)
+    v, faces = v.to(device), faces.to(device)
+    K = fov_to_intrinsics(10.0, size, device=device)
+    screen = project(v, K)
+    return (*best_time(lambda: rasterize(screen, faces, size), repeats, device), int(faces.shape[0]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
@@ -135,6 +147,11 @@ def main() -> None:
     for n in (12_500, 25_000, 50_000, 100_000, 200_000):
         wall, cpu, nf = mesh_case(512, n, reps, device)
         print(f"| 512 px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / nf:.3f} |")
+    print("\n| rasterise only (no shading, no backward) at 256 px | triangles | wall ms | cpu ms | cpu us / triangle |")
+    print("|---|---|---|---|---|")
+    for n in (50_000, 100_000, 200_000, 400_000, 800_000):
+        wall, cpu, nf = rasterize_case(256, n, reps, device)
+        print(f"| 256 px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / nf:.3f} |")
 
 
 if __name__ == "__main__":
