@@ -113,21 +113,15 @@ def load_state_strict(module: nn.Module, state: dict[str, Tensor], source: str, 
         if k in state and state[k].shape != own[k].shape
     ]
     if missing or unexpected or shapes:
-        parts = []
-        if shapes:
-            parts.append(
-                f"{len(shapes)} shape mismatch(es): " + "; ".join(shapes[:8]) + (" ..." if len(shapes) > 8 else "")
+        parts = [
+            f"{len(items)} {label}: " + sep.join(items[:8]) + (" ..." if len(items) > 8 else "")
+            for label, items, sep in (
+                ("shape mismatch(es)", shapes, "; "),
+                ("missing key(s)", missing, ", "),
+                ("unexpected key(s)", unexpected, ", "),
             )
-        if missing:
-            parts.append(
-                f"{len(missing)} missing key(s): " + ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
-            )
-        if unexpected:
-            parts.append(
-                f"{len(unexpected)} unexpected key(s): "
-                + ", ".join(unexpected[:8])
-                + (" ..." if len(unexpected) > 8 else "")
-            )
+            if items
+        ]
         hint = f" The file looks like {summary}." if summary else ""
         raise CheckpointError(
             f"{source} does not match the model ({_describe_module(module)}): {'. '.join(parts)}.{hint} Build the "
