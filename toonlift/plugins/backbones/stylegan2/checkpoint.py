@@ -45,6 +45,14 @@ def load_rosinality_checkpoint(path: str | Path) -> dict[str, Any]:
         CheckpointError: truncated, corrupt, hostile (pickled code) or not a StyleGAN2 checkpoint.
     """
     p = require_file(path, "The StyleGAN2 checkpoint", HOW_TO_GET)
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    # torch.save writes a zip archive (new format) or a pickle starting with the protocol byte 0x80 (legacy)
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+        raise CheckpointError(
+            f"'{p}' is not a PyTorch checkpoint (it starts with bytes {magic!r}); it may be corrupt or another kind "
+            f"of file. {HOW_TO_GET}"
+        )
     ckpt = safe_torch_load(p, what="StyleGAN2 checkpoint", safe_globals=[argparse.Namespace])
     if not isinstance(ckpt, dict):
         raise CheckpointError(
