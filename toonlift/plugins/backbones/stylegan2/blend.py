@@ -71,7 +71,7 @@ def blend_factor(
     x = position(*rl) - position(resolution, level)
     if blend_width is None:
         return 1.0 if x > (1 if toonify_offset else 0) else 0.0
-    return 1.0 / (1.0 + math.exp(-x / blend_width))
+    return 0.5 * (1.0 + math.tanh(x / blend_width / 2.0))  # the sigmoid, without overflow
 
 
 def _check_args(size: int, resolution: int, level: int, blend_width: float | None) -> None:
