@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers_stage1 import smooth_rgb, write_image_folder
 from PIL import Image
 
+from tests.helpers_stage1 import smooth_rgb, write_image_folder
 from toonlift.datamodules.image_folder import ImageFolderDataModule, split_records
 from toonlift.datamodules.image_loading import center_square_resize, decode_image, to_rgb
 from toonlift.datamodules.samplers import InfiniteShardedSampler

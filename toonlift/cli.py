@@ -80,12 +80,13 @@ def _cli_class():
 
 
 def _extra_help() -> str:
-    width = max(len(n) for n in EXTRA_COMMANDS)
-    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in EXTRA_COMMANDS.items())
+    # argparse reflows the description, so it is written as sentences rather than a table
+    rows = "; ".join(f"'{name}' ({help_})" for name, (_, help_) in EXTRA_COMMANDS.items())
     return (
-        "toonlift: a face to a 3D cartoon avatar with controllable expressions.\n\n"
-        "Trainer subcommands: fit, validate, test, predict (each takes --config FILE.yaml; see SUBCOMMAND --help).\n"
-        f"Other commands:\n{rows}"
+        "toonlift: a face to a 3D cartoon avatar with controllable expressions. "
+        "Trainer subcommands: fit, validate, test, predict; each takes --config FILE.yaml and "
+        "`SUBCOMMAND --help` lists its options (`--model.help NAME` shows a plugin's arguments). "
+        f"Other commands: {rows}."
     )
 
 
@@ -135,11 +136,11 @@ def _user_error(err: BaseException) -> ToonliftError | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``toonlift`` and ``python cli.py``: user errors print one paragraph and exit 2."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in EXTRA_COMMANDS:
-            return _run_extra(argv[0], argv[1:])
-        cli_main(argv)
+        if args and args[0] in EXTRA_COMMANDS:
+            return _run_extra(args[0], args[1:])
+        cli_main(argv)  # None: LightningCLI reads sys.argv itself
         return 0
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

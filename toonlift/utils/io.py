@@ -101,7 +101,16 @@ def safe_torch_load(path: PathLike, what: str = "checkpoint", safe_globals: Sequ
             "code from a file. If you trust the file, re-save its tensors with torch.save(state_dict) or as "
             "safetensors."
         ) from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, AttributeError) as err:
+    except (
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        KeyError,
+        AttributeError,
+        IndexError,
+    ) as err:
         raise CheckpointError(
             f"The {what} '{p}' could not be read as a PyTorch file ({type(err).__name__}: "
             f"{str(err).splitlines()[0][:300] if str(err) else 'no detail'}). It may be truncated, corrupt, or not a "
