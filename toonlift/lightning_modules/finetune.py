@@ -190,7 +190,7 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
 
         def adam(params: list[nn.Parameter], loss: Loss) -> torch.optim.Optimizer:
             ratio = loss.interval / (loss.interval + 1) if loss.enabled else 1.0
-            betas = (self.betas[0] ** ratio, self.betas[1] ** ratio)
+            betas = (float(self.betas[0]) ** ratio, float(self.betas[1]) ** ratio)
             return torch.optim.Adam(params, lr=self.lr * ratio, betas=betas)
 
         return [adam(list(self.generator.parameters()), self.path_length), adam(self.d_trainable, self.r1)]
@@ -278,7 +278,11 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         self.manual_backward(d_loss)
         opt_d.step()
         self.augment.accumulate(real_logits)
-        logs.update(d_loss=float(d_loss), real_score=float(real_logits.mean()), fake_score=float(fake_logits.mean()))
+        logs.update(
+            d_loss=float(d_loss.detach()),
+            real_score=float(real_logits.detach().mean()),
+            fake_score=float(fake_logits.detach().mean()),
+        )
 
         # ---- lazy R1 on (augmented) reals; the gradient is taken w.r.t. the un-augmented images
         if self.r1.enabled and it % self.r1.interval == 0:
