@@ -107,6 +107,12 @@ def test_resume_gives_the_same_parameters_as_an_uninterrupted_run(tmp_path):
     )
     assert safe_torch_load(split / "checkpoints" / "last.ckpt")["toonlift_finetune"]["iteration"] == 2
     cli_main(["fit", "--config", str(cfg_b), "--trainer.limit_val_batches", "0", "--ckpt_path", "last"])
+    # on-demand export of the EMA generator from the checkpoint
+    out = tmp_path / "g_ema.safetensors"
+    assert main(["export-generator", str(split / "checkpoints" / "last.ckpt"), str(out)]) == 0
+    exported = load_generator(out)
+    for k, v in exported.state_dict().items():
+        torch.testing.assert_close(v, _final_state(split)[f"generator_ema.{k}"])
     a, b = _final_state(straight), _final_state(split)
     assert a.keys() == b.keys()
     for k in a:
@@ -123,3 +129,13 @@ def test_bad_data_folder_gives_clear_cli_error(tmp_path, capsys, kind):
     err = " ".join(capsys.readouterr().err.split())  # the CLI wraps the message
     assert "toonlift: error:" in err and "docs/data.md" in err
     assert ("not found" in err) if kind == "missing" else ("contains no" in err)
+
+
+@pytest.mark.parametrize("preset", ["disney", "metfaces", "ukiyoe"])
+def test_presets_parse(preset, capsys):
+    config = Path(__file__).resolve().parents[1] / "configs" / f"{preset}.yaml"
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", "--config", str(config), "--print_config"])
+    assert exit_info.value.code in (0, None)
+    printed = capsys.readouterr().out
+    assert "num_blocks: 2" in printed and "max_iterations: 2000" in printed and "batch_size: 8" in printed

@@ -22,6 +22,7 @@ from toonlift.errors import ToonliftError
 # ``argv: list[str]`` and returns an exit code. Later issues add ``demo``, ``blend``, ``export`` here.
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("toonlift.registry:main", "list every plugin kind with its names, targets and providers"),
+    "export-generator": ("toonlift.training.export:main", "export a Stage-1 checkpoint's G_ema as safetensors + JSON"),
 }
 
 _RESOLVER_INSTALLED = False
