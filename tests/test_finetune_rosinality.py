@@ -30,6 +30,7 @@ def wandb_offline(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow  # ~75 s on the shared 2-core CPU; run with -m slow
 def test_fit_wandb_offline_resume_and_test_metrics(tmp_path, wandb_offline):
     data = write_image_folder(tmp_path / "cartoons", n=8, size=24)
     base_ckpt = write_rosinality_checkpoint(tmp_path / "ffhq16.pt")
