@@ -55,8 +55,8 @@ def _blink(p: np.ndarray, c: np.ndarray) -> np.ndarray:
     near = (np.abs(p[:, 0] - c[0]) < 0.3) & (p[:, 2] > c[2] - 0.2)
     dist = almond_distance(p, c)
     w = smoothstep(3.0, 1.2, dist) * near
-    lid_line = c[1] - 0.4 * L.ALMOND_DOWN
-    drop = -0.85 * np.clip(p[:, 1] - lid_line, 0.0, L.ALMOND_UP + 0.4 * L.ALMOND_DOWN)
+    lid_line = c[1] - 0.75 * L.ALMOND_DOWN
+    drop = -0.95 * np.clip(p[:, 1] - lid_line, 0.0, L.ALMOND_UP + 0.75 * L.ALMOND_DOWN)
     moved = p.copy()
     moved[:, 1] += drop
     front, over = ball_front(moved, c, L.EYE_RADIUS + L.LID_THICKNESS + 0.004)

@@ -106,7 +106,7 @@ def _skin_parts(u: np.ndarray, p: np.ndarray) -> np.ndarray:
     mirrored = np.stack([np.abs(u[:, 0]), u[:, 1], u[:, 2]], 1)
     parts[bump(mirrored, (0.97, 0.0, -0.12), (0.3, 0.22, 0.2)) > 0.08] = L.PART["ears"]
     alae = bump(np.stack([np.abs(u[:, 0]), u[:, 1]], 1), (0.075, L.NOSE_TIP_UY - 0.035), (0.055, 0.045))
-    base = (np.abs(u[:, 0]) < 0.1) & (u[:, 1] > L.NOSE_TIP_UY - 0.085) & (u[:, 1] < L.NOSE_TIP_UY)  # nostrils
+    base = (np.abs(u[:, 0]) < 0.115) & (u[:, 1] > L.NOSE_TIP_UY - 0.085) & (u[:, 1] < L.NOSE_TIP_UY)  # nostrils
     parts[front & ((_nose(u) > 0.045) | (alae > 0.25) | base)] = L.PART["nose"]
     brow_y = eye_centers()[0, 1] + L.BROW_LIFT
     ax = np.abs(x)

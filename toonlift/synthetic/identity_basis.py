@@ -83,20 +83,32 @@ def identity_basis(
     tip = bump(q, (0.0, L.NOSE_TIP_UY, nose_z), (0.13, 0.16, 0.25))
     f["nose_length"][:, 1] = -0.035 * tip
     f["nose_length"][:, 2] = 0.05 * tip
-    f["nose_width"][:, 0] = 0.35 * x * bump(q, (0.0, -0.15, nose_z - 0.1), (0.16, 0.22, 0.3))
+    f["nose_width"][:, 0] = 1.0 * x * bump(q, (0.0, -0.17, nose_z - 0.06), (0.18, 0.2, 0.3))
     f["nose_bridge"][:, 2] = 0.045 * bump(q, (0.0, 0.0, nose_z - 0.1), (0.08, 0.2, 0.25))
     for c in eyes:
-        region = bump(q, tuple(c), (0.22, 0.16, 0.35))
-        region = np.where(np.isin(kind, (KINDS["eye_right"], KINDS["eye_left"])), 0.0, region)
+        # Scale about the eye centre inside R0 (eyeball and lids together, or the ball pokes through the lids);
+        # beyond R0 the in-plane push stays R0-long and tapers off slowly, so the skin stretches without folding.
+        rel = q - c
+        r_xy = np.linalg.norm(rel[:, :2] * [1.0, 1.2], axis=1)
+        skin = ~np.isin(kind, (KINDS["eye_right"], KINDS["eye_left"]))
+        r0 = 0.16
+        push = (
+            np.minimum(1.0, r0 / np.maximum(r_xy, 1e-9))
+            * smoothstep(0.5, r0, r_xy)
+            * smoothstep(-0.45, -0.25, rel[:, 2])
+        )
+        region = np.where(skin, smoothstep(0.3, 0.19, np.linalg.norm(rel * [1.0, 1.15, 0.8], axis=1)), 0.0)
         is_eye = kind == (KINDS["eye_left"] if c[0] > 0 else KINDS["eye_right"])
-        f["eye_size"] += 0.16 * (q - c) * region[:, None] + 0.16 * (points - c) * is_eye[:, None]
+        lid_z = smoothstep(r0 + 0.08, r0, r_xy)  # lids follow the ball's front only over the ball
+        size = np.stack([rel[:, 0] * push, rel[:, 1] * push, rel[:, 2] * lid_z], 1) * skin[:, None]
+        f["eye_size"] += 0.18 * size + 0.18 * (points - c) * is_eye[:, None]
         f["eye_spacing"][:, 0] += 0.04 * np.sign(c[0]) * np.maximum(region, is_eye)
     brow_y = eyes[0, 1] + L.BROW_LIFT
     f["brow_height"][:, 1] = 0.035 * bump(mq, (0.27, brow_y, feature_z(0.27, brow_y)), (0.28, 0.13, 0.3))
     lips = bump(q, (0.0, L.MOUTH_Y, mouth_z), (0.25, 0.12, 0.2))
     f["lip_fullness"][:, 1] = 0.25 * (y - L.MOUTH_Y) * lips
     f["lip_fullness"][:, 2] = 0.035 * lips
-    f["mouth_width"][:, 0] = 0.2 * x * bump(q, (0.0, L.MOUTH_Y, mouth_z), (0.3, 0.13, 0.25))
+    f["mouth_width"][:, 0] = 0.35 * x * bump(q, (0.0, L.MOUTH_Y, mouth_z), (0.3, 0.13, 0.25))
     ear = bump(mq, (0.9, 0.0, -0.12), (0.3, 0.3, 0.3))
     f["ear_size"][:, 0] = 0.09 * ear * side
     f["ear_size"][:, 2] = -0.02 * ear

@@ -15,16 +15,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from toonlift.errors import ConfigError
-from toonlift.synthetic import layout as L
 from toonlift.synthetic import styles
-from toonlift.synthetic._compat import (
-    depth_normals,
-    euler_to_rotation,
-    fov_to_intrinsics,
-    project,
-    reference_light_direction,
-    transform_points,
-)
+from toonlift.functional.camera import euler_to_rotation, fov_to_intrinsics, project, transform_points
+from toonlift.functional.shading import reference_light_direction
 from toonlift.synthetic.appearance import vertex_albedo
 from toonlift.synthetic.head_model import HeadModel, build_head_model
 from toonlift.synthetic.raster import interpolate, rasterize, vertex_normals
@@ -50,8 +43,6 @@ ALL_OUTPUTS = (
     "identity",
     "expression",
 )
-
-__all__ = ["ALL_OUTPUTS", "BACKGROUND_DEPTH", "DOMAINS", "FOV_DEG", "HEAD_SCALE", "FaceRenderer", "depth_normals"]
 
 
 def pose_to_view(pose: Tensor) -> Tensor:
@@ -188,6 +179,3 @@ class FaceRenderer:
         if "view" in want:
             out["view"] = pose_to_view(params.pose.to(self.device))
         return out
-
-
-PART_COUNT = len(L.PART_NAMES)

@@ -12,7 +12,7 @@ from toonlift.synthetic.identity_basis import IDENTITY_NAMES
 
 # Shift (in standard deviations) of the coefficients the style changes; the rest keep their value.
 TOON_SHIFT = {
-    "eye_size": 2.6,
+    "eye_size": 3.2,
     "eye_spacing": 0.6,
     "nose_length": -1.8,
     "nose_width": -1.2,
