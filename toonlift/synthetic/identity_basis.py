@@ -99,7 +99,7 @@ def identity_basis(
         )
         region = np.where(skin, smoothstep(0.3, 0.19, np.linalg.norm(rel * [1.0, 1.15, 0.8], axis=1)), 0.0)
         is_eye = kind == (KINDS["eye_left"] if c[0] > 0 else KINDS["eye_right"])
-        lid_z = smoothstep(r0 + 0.08, r0, r_xy)  # lids follow the ball's front only over the ball
+        lid_z = smoothstep(r0 + 0.08, r0, r_xy) * front  # lids follow the ball's front only over the ball
         size = np.stack([rel[:, 0] * push, rel[:, 1] * push, rel[:, 2] * lid_z], 1) * skin[:, None]
         f["eye_size"] += 0.18 * size + 0.18 * (points - c) * is_eye[:, None]
         f["eye_spacing"][:, 0] += 0.04 * np.sign(c[0]) * np.maximum(region, is_eye)

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from toonlift.errors import ConfigError
-from toonlift.synthetic import styles
 from toonlift.functional.camera import euler_to_rotation, fov_to_intrinsics, project, transform_points
 from toonlift.functional.shading import reference_light_direction
+from toonlift.synthetic import styles
 from toonlift.synthetic.appearance import vertex_albedo
 from toonlift.synthetic.head_model import HeadModel, build_head_model
 from toonlift.synthetic.raster import interpolate, rasterize, vertex_normals
