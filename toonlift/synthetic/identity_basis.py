@@ -92,11 +92,8 @@ def identity_basis(
         r_xy = np.linalg.norm(rel[:, :2] * [1.0, 1.2], axis=1)
         skin = ~np.isin(kind, (KINDS["eye_right"], KINDS["eye_left"]))
         r0 = 0.16
-        push = (
-            np.minimum(1.0, r0 / np.maximum(r_xy, 1e-9))
-            * smoothstep(0.5, r0, r_xy)
-            * smoothstep(-0.45, -0.25, rel[:, 2])
-        )
+        front = smoothstep(-0.45, -0.25, rel[:, 2])  # the back of the head stays put
+        push = np.minimum(1.0, r0 / np.maximum(r_xy, 1e-9)) * smoothstep(0.5, r0, r_xy) * front
         region = np.where(skin, smoothstep(0.3, 0.19, np.linalg.norm(rel * [1.0, 1.15, 0.8], axis=1)), 0.0)
         is_eye = kind == (KINDS["eye_left"] if c[0] > 0 else KINDS["eye_right"])
         lid_z = smoothstep(r0 + 0.08, r0, r_xy) * front  # lids follow the ball's front only over the ball
