@@ -26,7 +26,9 @@ LANDMARK_GROUPS = {
 
 def _eye_ring(c: np.ndarray) -> list[tuple[float, float]]:
     """Six lid-margin points clockwise in the image from the corner nearest the image left (36 or 42)."""
-    aw, up, down = L.ALMOND_HALF_WIDTH, L.ALMOND_UP, L.ALMOND_DOWN
+    # The visible lid margin: the upper lid and the corners roll into the socket over the outer part of the almond
+    # (0.85 of it), the lower lid is covered by the eyeball inside the almond (so it sits on the almond itself).
+    aw, up, down = 0.85 * L.ALMOND_HALF_WIDTH, 0.85 * L.ALMOND_UP, L.ALMOND_DOWN
     k = np.sqrt(1 - 0.4**2)
     xs, ys = [-1, -0.4, 0.4, 1, 0.4, -0.4], [0, up * k, up * k, 0, -down * k, -down * k]
     return [(c[0] + sx * aw, c[1] + sy) for sx, sy in zip(xs, ys)]

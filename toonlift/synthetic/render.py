@@ -171,8 +171,12 @@ class FaceRenderer:
             lm = screen[:, m.landmarks]  # [B, 68, 3]
             out["landmarks"] = lm[..., :2].contiguous()
             ij = lm[..., :2].round().long().clamp(0, s - 1)
-            seen = depth[torch.arange(len(lm))[:, None], ij[..., 1], ij[..., 0]]
-            out["landmarks_visible"] = lm[..., 2] <= seen + 0.004
+            # visible when no surface is clearly in front of it: compare with the farthest depth of the 3x3
+            # neighbourhood (robust to the half-pixel offset on steep surfaces)
+            far = F.max_pool2d(depth.unsqueeze(1), 3, stride=1, padding=1)[:, 0]
+            seen = far[torch.arange(len(lm))[:, None], ij[..., 1], ij[..., 0]]
+            inside = (lm[..., 0] > -0.5) & (lm[..., 0] < s - 0.5) & (lm[..., 1] > -0.5) & (lm[..., 1] < s - 0.5)
+            out["landmarks_visible"] = (lm[..., 2] <= seen + 0.002) & inside
         for k in ("pose", "light", "identity", "expression"):
             if k in want:
                 out[k] = getattr(params, k).to(self.device)
