@@ -32,10 +32,10 @@ from toonlift.synthetic.landmarks import select_landmarks
 
 KINDS = {"skin": 0, "hair": 1, "eye_right": 2, "eye_left": 3, "neck": 4}
 # Grid sizes (rings, segments) of each component per level of detail. "high" is the model (12.7k vertices);
-# "low" (4.3k vertices) samples the same analytic surfaces more coarsely for fast rendering at <= 64 px.
+# "low" (6.0k vertices) samples the same analytic surfaces more coarsely for fast rendering at <= 64 px.
 DETAILS = {
     "high": {"skin": (84, 112), "hair": (40, 56), "eye": (14, 24), "neck": (16, 24)},
-    "low": {"skin": (48, 64), "hair": (24, 32), "eye": (10, 16), "neck": (8, 12)},
+    "low": {"skin": (48, 64), "hair": (40, 56), "eye": (10, 16), "neck": (16, 24)},
 }
 
 
@@ -157,7 +157,7 @@ def build_head_model(detail: str = "high") -> HeadModel:
     """Build (once per process and detail, ~1 s) the head model on CPU.
 
     Args:
-        detail: ``"high"`` (the face model, 12.7k vertices) or ``"low"`` (4.3k vertices, same surfaces, same
+        detail: ``"high"`` (the face model, 12.7k vertices) or ``"low"`` (6.0k vertices, same surfaces, same
             coefficients and landmarks, for rendering at 64 px and below).
     """
     if detail not in DETAILS:
