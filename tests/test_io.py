@@ -30,6 +30,9 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(b"whole")
     assert target.read_bytes() == b"whole"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask, "atomic writes must not leave private (0600) files"
     assert [p.name for p in target.parent.iterdir()] == ["file.bin"]
 
 
