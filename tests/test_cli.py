@@ -19,7 +19,13 @@ TOY_EP = {"toonlift.backbones": {"toy": "toy_toonlift_plugin:ToyBackbone"}}
 def _write_config(path: Path, out_dir: Path, backbone_class_path: str = "toy") -> Path:
     config = {
         "seed_everything": 3,
-        "trainer": {"accelerator": "cpu", "devices": 1, "logger": False, "enable_progress_bar": False},
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "logger": False,
+            "enable_progress_bar": False,
+            "default_root_dir": str(path.parent),  # the CLI saves config.yaml here, never in the working directory
+        },
         "model": {
             "class_path": "sample",
             "init_args": {
