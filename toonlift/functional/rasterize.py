@@ -164,7 +164,7 @@ def rasterize_visibility(
     near: float = 1e-6,
     perspective_correct: bool = True,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
-    eps: float = 1e-5,
+    eps: float = 1e-4,
 ) -> Tensor:
     """Z-buffer visibility only: the visible face index per pixel ``[B, H, W]`` (``-1`` = background).
 
@@ -183,18 +183,21 @@ def rasterize_visibility(
     x_lo, y_lo, box_w, box_h, valid = triangle_bboxes(tri, H, W, eps=eps)
     valid &= (z > near).all(1) & (area.abs() > 1e-12) & torch.isfinite(z).all(1)
     keep = valid.nonzero().squeeze(1)  # [T']
-    # pack the per-triangle data gathered per candidate: b0, b1 coefficients and the depth function
-    packed = torch.cat([coef[keep, 0], coef[keep, 1], depth_coef[keep]], dim=1)  # [T', 9]
+    # b_i * |area| / |edge_i| is the signed pixel distance to edge i, so ``eps`` is a tolerance in pixels
+    x, y = tri[keep, :, 0], tri[keep, :, 1]
+    edge_len = torch.hypot(x.roll(-2, 1) - x.roll(-1, 1), y.roll(-2, 1) - y.roll(-1, 1))  # [T', 3] opposite edges
+    dist_coef = coef[keep] * (area[keep].abs()[:, None] / edge_len.clamp_min(1e-12))[..., None]  # [T', 3, 3]
+    packed = torch.cat([dist_coef.reshape(-1, 9), depth_coef[keep]], dim=1)  # [T', 12]
     batch_offset = (keep // n_faces) * (H * W)  # [T']
     face_local = keep % n_faces
     zbuf = torch.full((B * H * W,), _KEY_EMPTY, dtype=torch.int64, device=v.device)
     for t, px, py in iter_bbox_candidates(x_lo[keep], y_lo[keep], box_w[keep], box_h[keep], max_candidates):
-        p = packed[t]  # [N, 9]
+        p = packed[t]  # [N, 12]
         fx, fy = px.to(p.dtype), py.to(p.dtype)
-        b0 = p[:, 0] * fx + p[:, 1] * fy + p[:, 2]
-        b1 = p[:, 3] * fx + p[:, 4] * fy + p[:, 5]
-        dz = p[:, 6] * fx + p[:, 7] * fy + p[:, 8]
-        inside = (b0 >= -eps) & (b1 >= -eps) & (b0 + b1 <= 1.0 + eps)
+        inside = p[:, 0] * fx + p[:, 1] * fy + p[:, 2] >= -eps
+        inside &= p[:, 3] * fx + p[:, 4] * fy + p[:, 5] >= -eps
+        inside &= p[:, 6] * fx + p[:, 7] * fy + p[:, 8] >= -eps
+        dz = p[:, 9] * fx + p[:, 10] * fy + p[:, 11]
         depth = dz.reciprocal() if perspective_correct else dz
         inside &= depth > near
         idx = inside.nonzero().squeeze(1)
@@ -260,7 +263,7 @@ def rasterize(
     near: float = 1e-6,
     perspective_correct: bool = True,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
-    eps: float = 1e-5,
+    eps: float = 1e-4,
 ) -> Fragments:
     """Rasterise a batch of triangle meshes sharing one topology.
 
@@ -272,7 +275,7 @@ def rasterize(
         near: triangles with a vertex at depth ``<= near`` are dropped.
         perspective_correct: interpolate in ``1/depth`` (perspective camera); ``False`` for orthographic screens.
         max_candidates: bound on the candidate pixels processed at once (memory vs. speed).
-        eps: barycentric tolerance so pixel centres exactly on an edge or vertex are covered.
+        eps: tolerance in pixels so pixel centres on an edge or vertex are covered despite rounding.
 
     Returns:
         :class:`Fragments` with ``face_id``, ``bary``, ``depth`` and ``mask`` of shape ``[B, H, W(, 3)]``.
