@@ -58,7 +58,7 @@ def _config(tmp: Path, ckpt: Path, max_steps: int) -> Path:
                 "zdim": 16,
                 "enc_width": 8,
                 "out_dir": str(tmp / "out"),
-                "gif_frames": 4,
+                "gif_frames": 6,
             },
         },
     }
