@@ -23,8 +23,6 @@ from torch.utils.data import DataLoader
 
 from toonlift.datamodules.steps import ticks_loader
 from toonlift.errors import CheckpointError, ConfigError, NonFiniteError
-from toonlift.functional.depth_metrics import depth_scores
-from toonlift.functional.ellipsoid import ellipsoid_from_mask
 from toonlift.functional.vlda_params import PseudoSampling, rescale_depth
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.lightning_modules.sample import latents_from_seeds
@@ -36,9 +34,10 @@ from toonlift.plugins.parsers.base import FaceParser
 from toonlift.plugins.renderers.base import Renderer
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.vlda import reconstructor as rc
-from toonlift.vlda.inputs import box_mask, load_ground_truth, load_latents
+from toonlift.vlda.evaluation import depth_metrics, evaluate
+from toonlift.vlda.inputs import load_ground_truth, load_latents, prepare_image
 from toonlift.vlda.outputs import write_avatar
-from toonlift.vlda.projector import LatentProjector, resize
+from toonlift.vlda.projector import LatentProjector
 from toonlift.vlda.schedule import Schedule, ScheduleState
 
 _OPTIMIZERS = ("init", "step1", "step2", "step3")
@@ -221,36 +220,31 @@ class VLDAModule(ToonModule):
     def _prepare(self, local: int) -> None:
         index = self._my_images()[local]
         self.index = index
-        self.input_w = self._all_latents()[index : index + 1].to(self.device)
-        out = self.projector.generator.synthesis(self.input_w, noise_mode="const")
-        self.input_image = resize(out.image, self.image_size).clamp(-1, 1)
-        s = self.image_size
-        self.gt_depth = self.gt_mask = None
-        if out.depth is not None:
-            self.gt_depth = resize(out.depth, s)[:, 0]
-            fg = out.mask if out.mask is not None else (out.depth < out.depth.amax()).float()
-            self.gt_mask = (resize(fg, s)[:, 0] > 0.5).float()
-        elif self.hparams.ground_truth is not None:
-            depth, mask = load_ground_truth(self.hparams.ground_truth, len(self._all_latents()), s)
-            self.gt_depth, self.gt_mask = (
-                depth[index : index + 1].to(self.device),
-                mask[index : index + 1].to(self.device),
-            )
-        if self.face_parser is not None:
-            mask = self.face_parser(self.input_image)[0, 0]
-        elif out.mask is not None:
-            mask = resize(out.mask, s)[0, 0]
-        else:
-            mask = box_mask(s, list(self.hparams.face_box)).to(self.device)
-        self.face_mask = mask
-        self.ellipsoid = ellipsoid_from_mask(mask, self.hparams.prior_category)[None]  # [1, S, S]
+        gt = None
+        if self.hparams.ground_truth is not None:
+            depth, mask = load_ground_truth(self.hparams.ground_truth, len(self._all_latents()), self.image_size)
+            gt = (depth[index : index + 1], mask[index : index + 1])
+        w = self._all_latents()[index : index + 1].to(self.device)
+        p = prepare_image(
+            self.projector.generator,
+            w,
+            self.image_size,
+            self.face_parser,
+            self.hparams.face_box,
+            self.hparams.prior_category,
+            gt,
+        )
+        self.input_w, self.input_image, self.ellipsoid = p.w, p.image, p.ellipsoid
+        self.gt_depth, self.gt_mask = p.gt_depth, p.gt_mask
         self._image_ready = local
         restored = self._restored_metrics if self._restored_metrics.get("index") == index else {}
         self._metrics = {**restored, "index": index}
         self._restored_metrics = {}
         if self.gt_depth is not None:
             zero_view = torch.zeros(1, 6, device=self.device)
-            self._metrics["prior"] = self._depth_metrics(self.ellipsoid, zero_view)
+            self._metrics["prior"] = depth_metrics(
+                self.renderer, self.ellipsoid, zero_view, self.gt_depth, self.gt_mask
+            )
 
     def _reset_networks(self) -> None:
         self.nets.load_state_dict(self._initial)
@@ -268,22 +262,10 @@ class VLDAModule(ToonModule):
             net.requires_grad_(name in trainable)
 
     # ------------------------------------------------------------------ metrics
-    @torch.no_grad()
-    def _depth_metrics(self, depth: Tensor, view: Tensor) -> dict[str, float]:
-        recon_depth = self.renderer.warp_canon_depth(depth, view)
-        valid = self.renderer.valid_mask(recon_depth)[:, 0]
-        scores = depth_scores(recon_depth, self.gt_depth, self.gt_mask, valid, self.renderer.K)
-        return {k: float(v.mean()) for k, v in scores.items()}
-
-    @torch.no_grad()
     def _evaluate(self, key: str) -> None:
-        canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        recon, _, _ = rc.render_view(self.renderer, canon.texture, canon.depth, canon.view)
-        entry: dict[str, float] = {"l1": float((recon - self.input_image).abs().mean())}
-        if self.perceptual is not None and hasattr(self.perceptual, "distance"):
-            entry["lpips"] = float(self.perceptual.distance(recon, self.input_image).mean())
-        if self.gt_depth is not None:
-            entry.update(self._depth_metrics(canon.depth, canon.view))
+        entry = evaluate(
+            self.nets, self.input_image, self.renderer, self.ranges, self.perceptual, self.gt_depth, self.gt_mask
+        )
         self._metrics[key] = entry
         for k, v in entry.items():
             self.log(f"eval/{key}_{k}", v)

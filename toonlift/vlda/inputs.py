@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from toonlift.errors import ConfigError, DataError
+from toonlift.functional.ellipsoid import ellipsoid_from_mask
 from toonlift.utils.io import load_safetensors, safe_torch_load
+from toonlift.vlda.projector import resize
 
 _LATENT_KEYS = ("w", "latents", "latent", "ws")
 
@@ -78,3 +81,47 @@ def box_mask(size: int, box: list[float]) -> Tensor:
     x0, x1 = round(box[2] * (size - 1)), round(box[3] * (size - 1))
     m[y0 : y1 + 1, x0 : x1 + 1] = 1.0
     return m
+
+
+@dataclass
+class PreparedImage:
+    """One image to reconstruct: its W latent ``[1, w_dim]``, the input ``[1, 3, S, S]``, the face mask and
+    ellipsoid prior ``[1, S, S]``, and ground-truth depth/foreground ``[1, S, S]`` when known."""
+
+    w: Tensor
+    image: Tensor
+    face_mask: Tensor
+    ellipsoid: Tensor
+    gt_depth: Tensor | None = None
+    gt_mask: Tensor | None = None
+
+
+@torch.no_grad()
+def prepare_image(
+    generator: torch.nn.Module,
+    w: Tensor,
+    size: int,
+    face_parser: torch.nn.Module | None = None,
+    face_box: list[float] | tuple[float, ...] = (0.2, 1.0, 0.2, 0.8),
+    prior_category: str = "face",
+    ground_truth: tuple[Tensor, Tensor] | None = None,
+) -> PreparedImage:
+    """Render ``G(w)`` at ``size`` and derive the face mask (parser, else the generator's mask, else the box), the
+    ellipsoid prior and the ground truth (the generator's depth if it has one, else ``ground_truth``)."""
+    out = generator.synthesis(w, noise_mode="const")
+    image = resize(out.image, size).clamp(-1, 1)
+    gt_depth = gt_mask = None
+    if out.depth is not None:
+        gt_depth = resize(out.depth, size)[:, 0]
+        fg = out.mask if out.mask is not None else (out.depth < out.depth.amax()).float()
+        gt_mask = (resize(fg, size)[:, 0] > 0.5).float()
+    elif ground_truth is not None:
+        gt_depth, gt_mask = (t.to(w.device) for t in ground_truth)
+    if face_parser is not None:
+        mask = face_parser(image)[0, 0]
+    elif out.mask is not None:
+        mask = resize(out.mask, size)[0, 0]
+    else:
+        mask = box_mask(size, list(face_box)).to(w.device)
+    ellipsoid = ellipsoid_from_mask(mask, prior_category)[None]
+    return PreparedImage(w, image, mask[None], ellipsoid, gt_depth, gt_mask)

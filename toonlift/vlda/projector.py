@@ -63,7 +63,8 @@ class LatentProjector(nn.Module):
     @torch.no_grad()
     def centers(self) -> tuple[Tensor, Tensor]:
         """``(h_c [1, h], w_c [1, w])``: the hidden and W images of ``z = 0``."""
-        dev = next(self.tail.parameters()).device
+        tensors = [*self.generator.parameters(), *self.generator.buffers()]
+        dev = tensors[0].device if tensors else torch.device("cpu")
         dim = self.generator.z_dim
         center_h = self.head(torch.zeros(1, dim, device=dev))
         return center_h, self.tail(center_h)
