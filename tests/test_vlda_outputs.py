@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import trimesh
 
@@ -99,3 +100,20 @@ def test_avatar_outputs_and_meshes_reimport(tmp_path: Path) -> None:
 
     frames = iio.imread(tmp_path / "rotation.gif", index=None)
     assert frames.shape[0] >= 3 and frames.shape[1:3] == (S, S)
+
+
+def test_flip_terms_vanish_for_a_symmetric_shape() -> None:
+    torch.manual_seed(0)
+    renderer = DepthMapRenderer(image_size=S)
+    image = torch.rand(1, 3, S, S) * 2 - 1
+    image = (image + image.flip(-1)) / 2  # a symmetric input and (below) a symmetric shape
+    canon = _canonical(image, renderer)
+    canon.albedo = image
+    canon.texture, canon.shading = shade(canon.albedo, canon.normal, canon.light)
+    plain, terms, _, _ = rc.reconstruction_loss(canon, canon.texture, renderer, None, None)
+    both, terms_f, _, _ = rc.reconstruction_loss(canon, canon.texture, renderer, None, None, flip=True)
+    assert terms_f["l1_flip"].item() < 1e-3 and both.item() == pytest.approx(2 * plain.item(), abs=1e-3)
+    canon.albedo = torch.rand(1, 3, S, S) * 2 - 1  # an asymmetric albedo is penalised by the flip term
+    canon.texture, canon.shading = shade(canon.albedo, canon.normal, canon.light)
+    _, terms_f, _, _ = rc.reconstruction_loss(canon, canon.texture, renderer, None, None, flip=True)
+    assert terms_f["l1_flip"].item() > 0.1

@@ -87,6 +87,8 @@ class VLDAModule(ToonModule):
         net_width: base width of D, A, V, L (``None``: ``max(4096 // image_size, 16)``).
         zdim: bottleneck of D and A.
         enc_width: base width of the offset encoder.
+        flip_stages: per stage, whether step 3 adds the mirrored-shape (symmetry) terms; stages beyond the list
+            have none (GAN2Shape CelebA: ``[true, false, false, false]``).
         out_dir: where each avatar's folder is written.
         gif_frames: frames of each avatar's rotation GIF.
         seed: seed of the networks' initialisation and of the pseudo samples.
@@ -127,6 +129,7 @@ class VLDAModule(ToonModule):
         net_width: int | None = None,
         zdim: int = 256,
         enc_width: int = 32,
+        flip_stages: tuple[bool, ...] = (True, False, False, False),
         out_dir: str = "outputs/vlda",
         gif_frames: int = 24,
         seed: int = 0,
@@ -333,11 +336,13 @@ class VLDAModule(ToonModule):
         idx = torch.randperm(images.shape[0], generator=g)[: self.hparams.batch_size]
         proj, mask = images[idx].to(self.device), masks[idx].to(self.device)
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
+        stages = self.hparams.flip_stages
+        flip = bool(stages[self.state.stage]) if self.state.stage < len(stages) else False
         loss, terms, _, _ = rc.reconstruction_loss(
-            canon, self.input_image, self.renderer, self.perceptual, self.smoothness
+            canon, self.input_image, self.renderer, self.perceptual, self.smoothness, flip
         )
         proj_loss, proj_terms = rc.projected_loss(
-            self.nets, canon, proj, mask, self.renderer, self.perceptual, self.ranges
+            self.nets, canon, proj, mask, self.renderer, self.perceptual, self.ranges, flip
         )
         return loss + proj_loss, {**terms, **proj_terms}
 

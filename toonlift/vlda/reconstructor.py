@@ -111,23 +111,48 @@ def photometric_terms(
     return l1, perceptual(recon * mask, target * mask)
 
 
+def mirrored(canon: Canonical, renderer: nn.Module) -> Canonical:
+    """The horizontally flipped canonical shape (depth and albedo mirrored, normals and shading recomputed) under
+    the same view and light: Unsup3d's symmetry assumption."""
+    depth, albedo = canon.depth.flip(-1), canon.albedo.flip(-1)
+    normal = renderer.normals(depth)
+    texture, shading = shade(albedo, normal, canon.light)
+    return Canonical(
+        depth, albedo, canon.view, canon.light, normal, diffuse_term(normal, canon.light.direction), shading, texture
+    )
+
+
+def _weighted(perceptual: nn.Module | None, l1: Tensor, perc: Tensor) -> Tensor:
+    return l1 + (perceptual.weight * perc if perceptual is not None else 0.0)
+
+
 def reconstruction_loss(
     canon: Canonical,
     image: Tensor,
     renderer: nn.Module,
     perceptual: nn.Module | None,
     smoothness: nn.Module | None,
+    flip: bool = False,
 ) -> tuple[Tensor, dict[str, Tensor], Tensor, Tensor]:
     """GAN2Shape ``forward_step1``: re-render the input from its predicted view.
 
     Returns:
         ``(loss, terms, recon [1, 3, H, W], recon_depth [1, H, W])`` with
-        ``loss = L1 + w_perc * perceptual + w_smooth * (smooth(depth) + smooth(diffuse))``.
+        ``loss = L1 + w_perc * perceptual + w_smooth * (smooth(depth) + smooth(diffuse))``; with ``flip`` the
+        mirrored shape must explain the input too (``+ L1_flip + w_perc * perceptual_flip``, masks shared).
     """
     recon, mask, recon_depth = render_view(renderer, canon.texture, canon.depth, canon.view)
+    if flip:
+        flipped = mirrored(canon, renderer)
+        recon_f, mask_f, _ = render_view(renderer, flipped.texture, flipped.depth, canon.view)
+        mask = mask * mask_f
     l1, perc = photometric_terms(recon, image, mask, perceptual)
-    loss = l1 + (perceptual.weight * perc if perceptual is not None else 0.0)
+    loss = _weighted(perceptual, l1, perc)
     terms = {"l1": l1, "perceptual": perc}
+    if flip:
+        l1_f, perc_f = photometric_terms(recon_f, image, mask, perceptual)
+        loss = loss + _weighted(perceptual, l1_f, perc_f)
+        terms.update(l1_flip=l1_f, perceptual_flip=perc_f)
     if smoothness is not None and smoothness.enabled:
         smooth = smoothness(canon.depth.unsqueeze(1)) + smoothness(canon.diffuse)
         loss = loss + smoothness.weight * smooth
@@ -143,20 +168,32 @@ def projected_loss(
     renderer: nn.Module,
     perceptual: nn.Module | None,
     ranges: Ranges,
+    flip: bool = False,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """GAN2Shape ``forward_step3`` on a batch of projected samples ``[B, 3, H, W]`` (masks ``[B, 1, H, W]``).
 
-    V and L predict each sample's view and light; the input's canonical depth, albedo and normals are shared.
+    V and L predict each sample's view and light; the input's canonical depth, albedo and normals are shared (and,
+    with ``flip``, their mirror image must explain the sample too).
     """
     view = decode_view(nets.netV(proj), ranges.rotation_deg, ranges.xy_translation, ranges.z_translation)
     light = decode_light(nets.netL(proj))
     b = proj.shape[0]
-    texture, _ = shade(canon.albedo.expand(b, -1, -1, -1), canon.normal.expand(b, -1, -1, -1), light)
-    recon, valid, _ = render_view(renderer, texture, canon.depth, view)
-    mask = valid * proj_mask
-    l1, perc = photometric_terms(recon, proj, mask, perceptual)
-    loss = l1 + (perceptual.weight * perc if perceptual is not None else 0.0)
-    return loss, {"proj_l1": l1, "proj_perceptual": perc}
+    shapes = [canon, mirrored(canon, renderer)] if flip else [canon]
+    renders = []
+    mask = proj_mask
+    for c in shapes:
+        texture, _ = shade(c.albedo.expand(b, -1, -1, -1), c.normal.expand(b, -1, -1, -1), light)
+        recon, valid, _ = render_view(renderer, texture, c.depth, view)
+        renders.append(recon)
+        mask = mask * valid
+    l1, perc = photometric_terms(renders[0], proj, mask, perceptual)
+    loss = _weighted(perceptual, l1, perc)
+    terms = {"proj_l1": l1, "proj_perceptual": perc}
+    if flip:
+        l1_f, perc_f = photometric_terms(renders[1], proj, mask, perceptual)
+        loss = loss + _weighted(perceptual, l1_f, perc_f)
+        terms.update(proj_l1_flip=l1_f, proj_perceptual_flip=perc_f)
+    return loss, terms
 
 
 @torch.no_grad()
