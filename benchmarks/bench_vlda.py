@@ -49,7 +49,7 @@ def time_phase(m: VLDAModule, phase: str, iters: int, device: str) -> float:
     """Seconds per iteration of ``phase`` (loss, backward, Adam step), after one warm-up iteration."""
     opts = dict(zip(("init", "step1", "step2", "step3"), m.configure_optimizers()))
     m.state.phase = phase
-    m._set_trainable(phase)
+    m.nets.set_trainable(phase)
     times = []
     for i in range(iters + 1):
         m.state.iteration = i

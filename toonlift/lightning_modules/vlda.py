@@ -194,20 +194,9 @@ class VLDAModule(ToonModule):
         return ticks_loader(self.steps_per_rank(), self.trainer.world_size)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        hp = self.hparams
-        groups = {
-            "init": [self.nets.netD],
-            "step1": [self.nets.netA],
-            "step2": [self.nets.netE],
-            "step3": [self.nets.netD, self.nets.netA, self.nets.netV, self.nets.netL],
-        }
+        hp = self.hparams  # one Adam per phase, as GAN2Shape's per-mode optimisers
         return [
-            torch.optim.Adam(
-                [p for m in groups[k] for p in m.parameters()],
-                lr=hp.lr,
-                betas=(0.9, 0.999),
-                weight_decay=hp.weight_decay,
-            )
+            torch.optim.Adam(self.nets.phase_parameters(k), lr=hp.lr, betas=(0.9, 0.999), weight_decay=hp.weight_decay)
             for k in _OPTIMIZERS
         ]
 
@@ -228,14 +217,9 @@ class VLDAModule(ToonModule):
             depth, mask = load_ground_truth(self.hparams.ground_truth, len(self._all_latents()), self.image_size)
             gt = (depth[index : index + 1], mask[index : index + 1])
         w = self._all_latents()[index : index + 1].to(self.device)
+        hp = self.hparams
         p = prepare_image(
-            self.projector.generator,
-            w,
-            self.image_size,
-            self.face_parser,
-            self.hparams.face_box,
-            self.hparams.prior_category,
-            gt,
+            self.projector.generator, w, self.image_size, self.face_parser, hp.face_box, hp.prior_category, gt
         )
         self.input_w, self.input_image, self.ellipsoid = p.w, p.image, p.ellipsoid
         self.gt_depth, self.gt_mask = p.gt_depth, p.gt_mask
@@ -244,27 +228,14 @@ class VLDAModule(ToonModule):
         self._metrics = {**restored, "index": index}
         self._restored_metrics = {}
         if self.gt_depth is not None:
-            zero_view = torch.zeros(1, 6, device=self.device)
-            self._metrics["prior"] = depth_metrics(
-                self.renderer, self.ellipsoid, zero_view, self.gt_depth, self.gt_mask
-            )
+            zero = torch.zeros(1, 6, device=self.device)  # the prior is scored in the canonical view
+            self._metrics["prior"] = depth_metrics(self.renderer, self.ellipsoid, zero, self.gt_depth, self.gt_mask)
 
     def _reset_networks(self) -> None:
         self.nets.load_state_dict(self._initial)
         for opt in self.optimizers():
             opt.optimizer.state.clear()
 
-    def _set_trainable(self, phase: str) -> None:
-        trainable = {
-            "init": ("netD",),
-            "step1": ("netA",),
-            "step2": ("netE",),
-            "step3": ("netD", "netA", "netV", "netL"),
-        }.get(phase, ())
-        for name, net in self.nets.named_children():
-            net.requires_grad_(name in trainable)
-
-    # ------------------------------------------------------------------ metrics
     def _evaluate(self, key: str) -> None:
         entry = evaluate(
             self.nets, self.input_image, self.renderer, self.ranges, self.perceptual, self.gt_depth, self.gt_mask
@@ -278,18 +249,14 @@ class VLDAModule(ToonModule):
         st = self.state  # reproducible and resumable: a function of (seed, image, stage, phase, iteration)
         return torch.Generator().manual_seed(_seed_of(self.hparams.seed, self.index, st.stage, st.phase, st.iteration))
 
-    def _pseudo_batch(self, canon: rc.Canonical, n: int) -> tuple[Tensor, Tensor]:
-        g = self._generator()
-        views = self.sampling.sample_views(n, g).to(self.device)
-        directions, strengths = self.sampling.sample_lights(n, g)
-        return rc.pseudo_samples(
-            canon,
-            self.renderer,
-            views,
-            directions.to(self.device),
-            strengths.to(self.device),
-            self.sampling.ambient_shift,
-        )
+    def _pseudo_batch(self, canon: rc.Canonical, g: torch.Generator) -> tuple[Tensor, Tensor]:
+        views = self.sampling.sample_views(self.hparams.batch_size, g).to(self.device)
+        d, r = (t.to(self.device) for t in self.sampling.sample_lights(self.hparams.batch_size, g))
+        return rc.pseudo_samples(canon, self.renderer, views, d, r, self.sampling.ambient_shift)
+
+    @property
+    def _loss_parts(self) -> tuple:
+        return self.renderer, self.perceptual, self.smoothness
 
     def _loss_init(self) -> tuple[Tensor, dict]:
         depth = rescale_depth(self.nets.netD(self.input_image), self.ranges.min_depth, self.ranges.max_depth, 0)
@@ -298,16 +265,14 @@ class VLDAModule(ToonModule):
 
     def _loss_step1(self) -> tuple[Tensor, dict]:
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        loss, terms, _, _ = rc.reconstruction_loss(
-            canon, self.input_image, self.renderer, self.perceptual, self.smoothness
-        )
+        loss, terms, _, _ = rc.reconstruction_loss(canon, self.input_image, *self._loss_parts)
         return loss, terms
 
     def _loss_step2(self) -> tuple[Tensor, dict]:
         if self._canon_cache is None:
             with torch.no_grad():
                 self._canon_cache = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        pseudo, mask = self._pseudo_batch(self._canon_cache, self.hparams.batch_size)
+        pseudo, mask = self._pseudo_batch(self._canon_cache, self._generator())
         code = self.nets.netE(self.input_image)
         proj, offset = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
         return self.projector.loss(proj, pseudo, mask, offset, self.hparams.lam_regular)
@@ -320,9 +285,7 @@ class VLDAModule(ToonModule):
         images, masks = [], []
         for i in range(self.hparams.collect_batches):
             g = torch.Generator().manual_seed(_seed_of(self.hparams.seed, self.index, self.state.stage, "collect", i))
-            views = self.sampling.sample_views(self.hparams.batch_size, g).to(self.device)
-            d, r = self.sampling.sample_lights(self.hparams.batch_size, g)
-            pseudo, mask = rc.pseudo_samples(canon, self.renderer, views, d.to(self.device), r.to(self.device))
+            pseudo, mask = self._pseudo_batch(canon, g)
             proj, _ = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
             images.append(proj.cpu())
             masks.append(mask.cpu())
@@ -338,9 +301,7 @@ class VLDAModule(ToonModule):
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
         stages = self.hparams.flip_stages
         flip = bool(stages[self.state.stage]) if self.state.stage < len(stages) else False
-        loss, terms, _, _ = rc.reconstruction_loss(
-            canon, self.input_image, self.renderer, self.perceptual, self.smoothness, flip
-        )
+        loss, terms, _, _ = rc.reconstruction_loss(canon, self.input_image, *self._loss_parts, flip)
         proj_loss, proj_terms = rc.projected_loss(
             self.nets, canon, proj, mask, self.renderer, self.perceptual, self.ranges, flip
         )
@@ -357,7 +318,7 @@ class VLDAModule(ToonModule):
         if self._image_ready != st.image:
             self._prepare(st.image)
         phase = st.phase
-        self._set_trainable(phase)
+        self.nets.set_trainable(phase)
         loss, terms = getattr(self, f"_loss_{phase}")()
         if not torch.isfinite(loss):
             raise NonFiniteError(
@@ -401,9 +362,20 @@ class VLDAModule(ToonModule):
             write_avatar(
                 folder, canon, self.input_image, recon, self.renderer, self._metrics, gif_frames=self.hparams.gif_frames
             )
+        self._log_images(folder)
         self._history = {}
         self._image_ready = None
         self._reset_networks()
+
+    def _log_images(self, folder: Path) -> None:
+        """Send the avatar's main images to loggers that take images (W&B's ``log_image``)."""
+        logger = self.logger
+        if logger is None or not hasattr(logger, "log_image"):
+            return
+        names = ["input", "reconstruction", "depth", "normal", "albedo", "rotation_grid", "relight_grid"]
+        logger.log_image(
+            key=f"vlda/avatar_{self.index:04d}", images=[str(folder / f"{n}.png") for n in names], caption=names
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

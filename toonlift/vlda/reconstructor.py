@@ -37,6 +37,18 @@ class VLDANets(nn.Module):
         self.netL = Encoder(3, 4, image_size, nf)
         self.netE = ResEncoder(3, style_dim, image_size, enc_nf)
 
+    def phase_parameters(self, phase: str) -> list[nn.Parameter]:
+        """Parameters trained in ``phase`` (``init``: D; ``step1``: A; ``step2``: E; ``step3``: D, A, V, L)."""
+        return [p for name in PHASE_NETS[phase] for p in getattr(self, name).parameters()]
+
+    def set_trainable(self, phase: str) -> None:
+        """Enable gradients only for the networks trained in ``phase`` (none for other phases)."""
+        for name, net in self.named_children():
+            net.requires_grad_(name in PHASE_NETS.get(phase, ()))
+
+
+PHASE_NETS = {"init": ("netD",), "step1": ("netA",), "step2": ("netE",), "step3": ("netD", "netA", "netV", "netL")}
+
 
 @dataclass
 class Ranges:
