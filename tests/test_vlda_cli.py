@@ -40,11 +40,11 @@ def _config(tmp: Path, ckpt: Path, max_steps: int) -> Path:
             "class_path": "vlda",
             "init_args": {
                 "generator": {
-                    "class_path": "toonlift.plugins.backbones.stylegan2.StyleGAN2Backbone",
+                    "class_path": "stylegan2",
                     "init_args": {**TINY, "style_dim": 32, "checkpoint": str(ckpt)},
                 },
                 "discriminator": {
-                    "class_path": "toonlift.plugins.discriminators.stylegan2.StyleGAN2Discriminator",
+                    "class_path": "stylegan2",
                     "init_args": {**TINY, "checkpoint": str(ckpt)},
                 },
                 "perceptual": {"class_path": "lpips", "init_args": {"weight": 0.5, "allow_random_backbone": True}},
