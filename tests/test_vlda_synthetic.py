@@ -27,8 +27,8 @@ def test_reconstruction_beats_the_ellipsoid_prior(tmp_path: Path) -> None:
         disc,
         latents=str(tmp_path / "w.safetensors"),
         image_size=32,
-        first=(40, 80, 80),
-        later=(40, 80, 80),
+        first=(60, 200, 300),
+        later=(60, 200, 300),
         num_stages=2,
         init_iters=100,
         batch_size=8,
@@ -44,7 +44,10 @@ def test_reconstruction_beats_the_ellipsoid_prior(tmp_path: Path) -> None:
     trainer = pl.Trainer(
         accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False
     )
+    torch.set_num_threads(1)  # several threads crawl on a shared 2-core machine
     trainer.fit(module)
     metrics = json.loads((tmp_path / "out" / "avatar_0000" / "metrics.json").read_text())
     prior, final = metrics["prior"], metrics["final"]
-    assert final["side"] < prior["side"], (prior, final)
+    # measured 0.554e-2 against the prior's 0.879e-2 (MAD 8.3 against 11.0 degrees); require a clear margin
+    assert final["side"] < 0.85 * prior["side"], (prior, final)
+    assert final["mad"] < prior["mad"], (prior, final)

@@ -43,17 +43,22 @@ class AnalyticFaceBackbone(Backbone):
 
     Args:
         size: image side.
+        width: head half-width (fraction of the half image).
+        height: head half-height.
+        relief: depth of the head's bulge.
+        nose: depth of the nose bump.
     """
 
-    def __init__(self, size: int = 32) -> None:
+    def __init__(
+        self, size: int = 32, width: float = 0.62, height: float = 0.8, relief: float = 0.11, nose: float = 0.035
+    ) -> None:
         super().__init__()
         self._size = size
         self.style = nn.Sequential(nn.Identity(), nn.Identity(), nn.Identity())
         self.renderer = DepthMapRenderer(image_size=size)
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
-        head = (1 - (xs / 0.62) ** 2 - ((ys - 0.05) / 0.8) ** 2).clamp_min(0)
-        nose = torch.exp(-(xs**2 + (ys - 0.1) ** 2) / 0.015)
-        depth = 1.06 - 0.11 * head.sqrt() - 0.035 * nose * (head > 0)
+        head = (1 - (xs / width) ** 2 - ((ys - 0.05) / height) ** 2).clamp_min(0)
+        depth = 1.06 - relief * head.sqrt() - nose * torch.exp(-(xs**2 + (ys - 0.1) ** 2) / 0.015) * (head > 0)
         eyes = torch.exp(-(((xs.abs() - 0.25) ** 2) + (ys + 0.2) ** 2) / 0.006)
         mouth = torch.exp(-((xs / 2.5) ** 2 + (ys - 0.45) ** 2) / 0.004)
         skin = torch.tensor([0.7, 0.35, 0.2]).view(3, 1, 1) * (head > 0) + torch.tensor([-0.3, 0.0, 0.3]).view(
