@@ -334,10 +334,10 @@ class VLDAModule(ToonModule):
             self.log(f"{phase}/{k}", v.detach())
         self._history.setdefault(f"{phase}_stage{st.stage}", []).append(float(loss.detach()))
         for event in st.advance(self.schedule, len(self._my_images())):
-            self._on_event(event, phase)
+            self._on_event(event)
         return None
 
-    def _on_event(self, event: str, finished_phase: str) -> None:
+    def _on_event(self, event: str) -> None:
         if event.startswith("enter:"):
             # GAN2Shape re-creates the optimiser at every mode switch: fresh Adam state
             self.optimizers()[_OPTIMIZERS.index(event[6:])].optimizer.state.clear()
