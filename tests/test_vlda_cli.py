@@ -25,6 +25,7 @@ def _config(tmp: Path, ckpt: Path, max_steps: int) -> Path:
             "devices": 1,
             "max_epochs": 1,
             "max_steps": max_steps,
+            "default_root_dir": str(tmp),  # the CLI saves its config.yaml here, not in the repository
             "logger": False,
             "enable_progress_bar": False,
             "enable_model_summary": False,
