@@ -6,8 +6,9 @@ projected samples. One training step = one iteration of the current phase; the s
 (:mod:`toonlift.vlda.schedule`) and the optimiser states are in every checkpoint, so a killed run resumes.
 
 Several images under DDP: rank ``r`` of ``R`` reconstructs images ``r, r + R, ...`` with its own networks; gradient
-synchronisation is switched off (each rank's model is independent) and idle ranks step without work until all are
-done. Run ``python cli.py fit --config configs/vlda.yaml --trainer.strategy ddp --trainer.devices 4``.
+synchronisation is limited to a zero-valued anchor parameter (each rank's model is independent) and idle ranks step
+without work until all are done. Run
+``python cli.py fit --config configs/vlda.yaml --trainer.strategy ddp --trainer.devices 4``.
 """
 
 from __future__ import annotations
@@ -170,6 +171,7 @@ class VLDAModule(ToonModule):
         self._metrics: dict = {}
         self._history: dict[str, list[float]] = {}
         self._restored_metrics: dict = {}
+        self.ddp_anchor = torch.nn.Parameter(torch.zeros(()))  # see setup()
 
     # ------------------------------------------------------------------ images of this rank
     def _all_latents(self) -> Tensor:
@@ -200,12 +202,13 @@ class VLDAModule(ToonModule):
             for k in _OPTIMIZERS
         ]
 
-    def on_train_start(self) -> None:
+    def setup(self, stage: str) -> None:
         from torch.nn.parallel import DistributedDataParallel
 
-        model = self.trainer.strategy.model
-        if isinstance(model, DistributedDataParallel):
-            model.require_backward_grad_sync = False  # one independent model per rank (see the module docstring)
+        # one independent model per rank: DDP must neither average gradients nor broadcast states, so it sees only
+        # the zero-valued anchor (every step of every rank, idle or not, backpropagates through it: no hang)
+        ignore = [n for n, _ in self.named_parameters() if n != "ddp_anchor"] + [n for n, _ in self.named_buffers()]
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ignore)
 
     # ------------------------------------------------------------------ per-image preparation
     @torch.no_grad()
@@ -314,6 +317,8 @@ class VLDAModule(ToonModule):
         if st.phase == "done" or st.image >= len(self._my_images()):
             if self.trainer.world_size == 1:
                 self.trainer.should_stop = True
+            else:  # idle rank: keep DDP's per-step gradient exchange (of the anchor only) in step with the others
+                self.manual_backward(self.ddp_anchor * 0.0)
             return None
         if self._image_ready != st.image:
             self._prepare(st.image)
@@ -327,7 +332,7 @@ class VLDAModule(ToonModule):
             )
         opt = self.optimizers()[_OPTIMIZERS.index(phase)]
         opt.zero_grad()
-        self.manual_backward(loss)
+        self.manual_backward(loss + self.ddp_anchor * 0.0)
         opt.step()
         self.log(f"{phase}/loss", loss.detach(), prog_bar=True)
         for k, v in terms.items():
