@@ -26,6 +26,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
 
+from toonlift.datamodules.batches import batch_images
 from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional.ema import REFERENCE_EMA_DECAY, ema_decay_for_batch, ema_update
 from toonlift.lightning_modules.base import ToonModule
@@ -256,8 +257,8 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
             )
 
     # ------------------------------------------------------------------ training
-    def training_step(self, batch: Tensor, batch_idx: int) -> None:
-        real = batch  # [B, 3, H, W] in [-1, 1]
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        real = batch_images(batch)  # [B, 3, H, W] in [-1, 1]
         opt_g, opt_d = self.optimizers()
         b, it = real.shape[0], self.iteration
         gen = self._rng()

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torchmetrics import MeanMetric
 
+from toonlift.datamodules.batches import batch_images
 from toonlift.errors import ConfigError
 from toonlift.metrics.generative import GenerativeMetrics, build_feature_extractor
 from toonlift.training.rng import iteration_generator
@@ -110,8 +111,8 @@ class FinetuneEvalMixin:
     def on_validation_epoch_start(self) -> None:
         self._eval_start()
 
-    def validation_step(self, batch: Tensor, batch_idx: int) -> None:
-        self._eval_step(batch, batch_idx)
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch_images(batch), batch_idx)
 
     def on_validation_epoch_end(self) -> None:
         self._eval_end("val")
@@ -119,8 +120,8 @@ class FinetuneEvalMixin:
     def on_test_epoch_start(self) -> None:
         self._eval_start()
 
-    def test_step(self, batch: Tensor, batch_idx: int) -> None:
-        self._eval_step(batch, batch_idx)
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._eval_step(batch_images(batch), batch_idx)
 
     def on_test_epoch_end(self) -> None:
         self._eval_end("test")
