@@ -1,0 +1,239 @@
+"""Loading and exporting StyleGAN2 weights: rosinality ``.pt`` checkpoints and toonlift safetensors exports.
+
+rosinality's ``train.py`` saves ``{"g", "d", "g_ema", "g_optim", "d_optim", "args", "ada_aug_p"}`` and
+``convert_weight.py`` saves ``{"g_ema", "latent_avg"}`` (+ ``g``/``d`` on request). ``args`` is an
+``argparse.Namespace``, the only non-tensor class allowed while unpickling (``weights_only=True``): nothing in a
+checkpoint can run code.
+
+A toonlift export is ``name.safetensors`` (the module's own state dict, plus ``latent_avg`` for a generator that has
+one) and ``name.json`` (architecture arguments), so :func:`load_generator` / :func:`load_discriminator` rebuild the
+model from the two files alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from toonlift.errors import CheckpointError
+from toonlift.utils.io import load_safetensors, require_file, safe_torch_load, save_safetensors
+
+HOW_TO_GET = (
+    "Use a rosinality/stylegan2-pytorch checkpoint (the FFHQ 256 px config-F '550000.pt' linked from that "
+    "repository's README, one written by its train.py, or an NVlabs .pkl converted with its convert_weight.py), or "
+    "a toonlift .safetensors export (with its .json sidecar)."
+)
+GENERATOR_FORMAT = "toonlift.stylegan2.generator"
+DISCRIMINATOR_FORMAT = "toonlift.stylegan2.discriminator"
+KNOWN_KEYS = ("g", "g_ema", "d", "latent_avg", "args", "g_optim", "d_optim", "ada_aug_p")
+
+
+def load_rosinality_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a rosinality checkpoint safely (``weights_only=True``, only ``argparse.Namespace`` allowed).
+
+    Returns:
+        The checkpoint dict (``g``, ``g_ema``, ``d``, ``latent_avg``, ``args``, optimiser states when present). A bare
+        generator state dict (keys ``style.1.weight`` ...) is returned as ``{"g_ema": state_dict}``.
+
+    Raises:
+        WeightsNotFoundError: no file at ``path``.
+        CheckpointError: truncated, corrupt, hostile (pickled code) or not a StyleGAN2 checkpoint.
+    """
+    p = require_file(path, "The StyleGAN2 checkpoint", HOW_TO_GET)
+    ckpt = safe_torch_load(p, what="StyleGAN2 checkpoint", safe_globals=[argparse.Namespace])
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(
+            f"'{p}' holds a {type(ckpt).__name__}, not a StyleGAN2 checkpoint dict (expected keys like 'g_ema', "
+            f"'g', 'd'). {HOW_TO_GET}"
+        )
+    if "style.1.weight" in ckpt:  # a bare generator state dict
+        return {"g_ema": ckpt}
+    if not any(k in ckpt for k in ("g", "g_ema", "d")):
+        keys = ", ".join(map(str, list(ckpt)[:10]))
+        raise CheckpointError(
+            f"'{p}' is a PyTorch file but not a rosinality StyleGAN2 checkpoint: it has no 'g_ema', 'g' or 'd' entry "
+            f"(top-level keys: {keys or 'none'}). {HOW_TO_GET}"
+        )
+    return ckpt
+
+
+def checkpoint_args(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The training arguments of a checkpoint (``args`` Namespace) as a dict, or ``{}``."""
+    args = ckpt.get("args")
+    if isinstance(args, argparse.Namespace):
+        return dict(vars(args))
+    return dict(args) if isinstance(args, dict) else {}
+
+
+def describe_generator_state(state: dict[str, Tensor]) -> str:
+    """Human summary of a generator state dict's architecture (resolution, widths) for error messages."""
+    n_rgb = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
+    n_mlp = len({k.split(".")[1] for k in state if re.match(r"style\.\d+\.weight$", k)})
+    style = state.get("style.1.weight")
+    widths = []
+    if "conv1.conv.weight" in state:
+        widths.append(f"4:{state['conv1.conv.weight'].shape[1]}")
+    for k in range(n_rgb):
+        w = state.get(f"convs.{2 * k + 1}.conv.weight")
+        if w is not None:
+            widths.append(f"{2 ** (k + 3)}:{w.shape[1]}")
+    size = 2 ** (n_rgb + 2) if n_rgb else "?"
+    dim = style.shape[1] if style is not None else "?"
+    return f"size={size}, style_dim={dim}, n_mlp={n_mlp}, channels {{{', '.join(widths)}}}"
+
+
+def _describe_module(module: nn.Module) -> str:
+    if hasattr(module, "arch_args"):
+        return ", ".join(f"{k}={v}" for k, v in module.arch_args().items())
+    return type(module).__name__
+
+
+def load_state_strict(module: nn.Module, state: dict[str, Tensor], source: str, summary: str = "") -> None:
+    """``module.load_state_dict(state, strict=True)`` with an error that lists what differs and why.
+
+    Args:
+        module: the model to fill.
+        state: the state dict read from the file.
+        source: where it came from (path and key), for the message.
+        summary: one-line architecture description of ``state`` (e.g. :func:`describe_generator_state`).
+    """
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise CheckpointError(f"{source} is not a state dict of tensors. {HOW_TO_GET}")
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [
+        f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or shapes:
+        parts = [
+            f"{len(items)} {label}: " + sep.join(items[:8]) + (" ..." if len(items) > 8 else "")
+            for label, items, sep in (
+                ("shape mismatch(es)", shapes, "; "),
+                ("missing key(s)", missing, ", "),
+                ("unexpected key(s)", unexpected, ", "),
+            )
+            if items
+        ]
+        hint = f" The file looks like {summary}." if summary else ""
+        raise CheckpointError(
+            f"{source} does not match the model ({_describe_module(module)}): {'. '.join(parts)}.{hint} Build the "
+            "model with the checkpoint's resolution and widths (size, channel_multiplier, channel_max, style_dim, "
+            "n_mlp), or pick the right checkpoint."
+        )
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{source} contains NaN or infinite values in {', '.join(bad[:5])}; the file is corrupt.")
+    module.load_state_dict(state, strict=True)
+
+
+def _check_export_meta(meta: dict[str, Any], expected_format: str, path: Path) -> dict[str, Any]:
+    if meta.get("format") != expected_format or not isinstance(meta.get("arch"), dict):
+        raise CheckpointError(
+            f"'{path}' is a safetensors file but its sidecar '{path.with_suffix('.json')}' does not describe a "
+            f"{expected_format} export (format={meta.get('format')!r}). Re-export it with toonlift."
+        )
+    return meta["arch"]
+
+
+def load_generator_checkpoint(backbone: nn.Module, path: str | Path, key: str = "g_ema") -> None:
+    """Fill a :class:`StyleGAN2Backbone` from a rosinality ``.pt`` (entry ``key``) or a toonlift safetensors export."""
+    p = require_file(path, "The StyleGAN2 generator checkpoint", HOW_TO_GET)
+    if p.suffix == ".safetensors":
+        tensors, meta = load_safetensors(p, what="StyleGAN2 generator export")
+        arch = _check_export_meta(meta, GENERATOR_FORMAT, p)
+        latent_avg = tensors.pop("latent_avg", None)
+        summary = ", ".join(f"{k}={v}" for k, v in arch.items())
+        load_state_strict(backbone, tensors, f"The generator export '{p}'", summary)
+    else:
+        ckpt = load_rosinality_checkpoint(p)
+        if key not in ckpt:
+            have = [k for k in ("g_ema", "g", "d") if k in ckpt]
+            raise CheckpointError(
+                f"The checkpoint '{p}' has no '{key}' entry (it has: {', '.join(have)}). Set checkpoint_key to one of "
+                "the generators ('g_ema' is the averaged generator used for sampling, 'g' the trained one)."
+            )
+        state = ckpt[key]
+        args = checkpoint_args(ckpt)
+        summary = describe_generator_state(state) if isinstance(state, dict) else ""
+        if args.get("size") is not None:
+            summary += f" (training args: size={args.get('size')}, channel_multiplier={args.get('channel_multiplier')})"
+        load_state_strict(backbone, state, f"The checkpoint '{p}' entry '{key}'", summary)
+        latent_avg = ckpt.get("latent_avg")
+    if isinstance(latent_avg, Tensor) and latent_avg.numel() == backbone.style_dim:
+        backbone.latent_avg.copy_(latent_avg.reshape(-1))
+        backbone.has_latent_avg = True
+
+
+def save_generator(backbone: nn.Module, path: str | Path) -> Path:
+    """Export a generator to ``path`` (``.safetensors``) plus its JSON sidecar; :func:`load_generator` reads it back.
+
+    The tensors are exactly the rosinality state dict (plus ``latent_avg`` if the generator has one).
+    """
+    p = Path(path)
+    if p.suffix != ".safetensors":
+        raise CheckpointError(f"Export path '{p}' must end in .safetensors")
+    tensors = dict(backbone.state_dict())
+    if backbone.has_latent_avg:
+        tensors["latent_avg"] = backbone.latent_avg
+    meta = {"format": GENERATOR_FORMAT, "version": 1, "arch": backbone.arch_args()}
+    save_safetensors(p, tensors, meta)
+    return p
+
+
+def load_generator(path: str | Path) -> nn.Module:
+    """Rebuild a :class:`StyleGAN2Backbone` from a toonlift ``.safetensors`` export and its sidecar alone."""
+    from toonlift.plugins.backbones.stylegan2.generator import StyleGAN2Backbone
+
+    p = require_file(path, "The StyleGAN2 generator export", HOW_TO_GET)
+    _, meta = load_safetensors(p, what="StyleGAN2 generator export")
+    arch = _check_export_meta(meta, GENERATOR_FORMAT, p)
+    return StyleGAN2Backbone(**arch, checkpoint=str(p))
+
+
+def load_discriminator_checkpoint(disc: nn.Module, path: str | Path, key: str = "d") -> None:
+    """Fill a :class:`StyleGAN2Discriminator` from a rosinality ``.pt`` (entry ``key``) or a toonlift export."""
+    p = require_file(path, "The StyleGAN2 discriminator checkpoint", HOW_TO_GET)
+    if p.suffix == ".safetensors":
+        tensors, meta = load_safetensors(p, what="StyleGAN2 discriminator export")
+        arch = _check_export_meta(meta, DISCRIMINATOR_FORMAT, p)
+        summary = ", ".join(f"{k}={v}" for k, v in arch.items())
+        load_state_strict(disc, tensors, f"The discriminator export '{p}'", summary)
+        return
+    ckpt = load_rosinality_checkpoint(p)
+    if key not in ckpt:
+        raise CheckpointError(
+            f"The checkpoint '{p}' has no '{key}' entry (it has: {', '.join(k for k in KNOWN_KEYS if k in ckpt)}). "
+            "Checkpoints converted from NVlabs .pkl files only hold a discriminator when converted with --disc."
+        )
+    state = ckpt[key]
+    n_blocks = len({k.split(".")[1] for k in state if k.startswith("convs.")}) if isinstance(state, dict) else 0
+    summary = f"a discriminator for size={2 ** (n_blocks + 1)}" if n_blocks else ""
+    load_state_strict(disc, state, f"The checkpoint '{p}' entry '{key}'", summary)
+
+
+def save_discriminator(disc: nn.Module, path: str | Path) -> Path:
+    """Export a discriminator to ``.safetensors`` + JSON sidecar."""
+    p = Path(path)
+    if p.suffix != ".safetensors":
+        raise CheckpointError(f"Export path '{p}' must end in .safetensors")
+    save_safetensors(
+        p, dict(disc.state_dict()), {"format": DISCRIMINATOR_FORMAT, "version": 1, "arch": disc.arch_args()}
+    )
+    return p
+
+
+def load_discriminator(path: str | Path) -> nn.Module:
+    """Rebuild a :class:`StyleGAN2Discriminator` from a toonlift export and its sidecar alone."""
+    from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+
+    p = require_file(path, "The StyleGAN2 discriminator export", HOW_TO_GET)
+    _, meta = load_safetensors(p, what="StyleGAN2 discriminator export")
+    return StyleGAN2Discriminator(**_check_export_meta(meta, DISCRIMINATOR_FORMAT, p), checkpoint=str(p))
