@@ -1,0 +1,127 @@
+"""OffsetModule through the CLI (``fit``) on a tiny random world, and the latents data module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from tests.stage2_parts import tiny_generator
+from toonlift.cli import cli_main
+from toonlift.datamodules.latents import LatentsDataModule, read_latent_file
+from toonlift.errors import DataError
+from toonlift.utils.hashing import state_dict_hash
+from toonlift.utils.io import load_safetensors, save_safetensors
+
+G_PATH = "toonlift.plugins.backbones.stylegan2.StyleGAN2Backbone"
+TINY_G = {"size": 16, "style_dim": 64, "n_mlp": 2, "channel_max": 32}
+
+
+def _factor_file(path: Path, dim: int) -> torch.Tensor:
+    eigvec = torch.linalg.qr(torch.randn(dim, dim, generator=torch.Generator().manual_seed(7)))[0]
+    torch.save({"ckpt": "g.pt", "eigvec": eigvec}, path)  # rosinality closed_form_factorization.py format
+    return eigvec
+
+
+def _config(tmp_path: Path, data: dict, extra: dict | None = None) -> Path:
+    torch.manual_seed(0)
+    g = tiny_generator(seed=0, size=16)
+    from toonlift.plugins.backbones.stylegan2 import save_generator
+
+    save_generator(g, tmp_path / "human.safetensors")
+    save_generator(tiny_generator(seed=1, size=16), tmp_path / "cartoon.safetensors")
+    model = {
+        "generator": {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "human.safetensors")}},
+        "identity_encoder": {"class_path": "tests.stage2_parts.TinyIdentityEncoder"},
+        "cartoon_generators": [
+            {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "cartoon.safetensors")}}
+        ],
+        "cartoon_names": ["toon"],
+        "swap_feature": "block_8",
+        "directions_file": str(tmp_path / "factor.pt"),
+        "direction_index": 2,
+        "alpha": 3.0,
+        "num_steps": 3,
+        "truncation": 0.7,
+        "truncation_samples": 64,
+        "out_dir": str(tmp_path / "out"),
+    }
+    model.update(extra or {})
+    config = {
+        "seed_everything": 0,
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "max_epochs": 1,
+            "logger": False,
+            "enable_checkpointing": False,
+            "enable_progress_bar": False,
+        },
+        "model": {"class_path": "offset", "init_args": model},
+        "data": data,
+    }
+    path = tmp_path / "offsets.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_fit_on_seeds_writes_offsets_metadata_and_grids(tmp_path):
+    eigvec = _factor_file(tmp_path / "factor.pt", 64)
+    cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 3, "batch_size": 2}})
+    cli = cli_main(["fit", "--config", str(cfg)])
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*.safetensors")) == [f"seed000{i}.safetensors" for i in range(3)]
+    tensors, meta = load_safetensors(out / "seed0001.safetensors")
+    assert meta["generator_hash"] == state_dict_hash(cli.model.generator)
+    assert meta["direction_index"] == 2 and meta["alpha"] == 3.0 and set(meta["losses"]) == {"id", "low", "total"}
+    torch.testing.assert_close(tensors["offset_init"], 3.0 * eigvec[:, 2])  # SeFa start: alpha * n*
+    assert not torch.equal(tensors["offset"], tensors["offset_init"])  # it was optimised
+    torch.testing.assert_close(tensors["ws_plus"], tensors["ws"] + tensors["offset"])
+    torch.testing.assert_close(tensors["ws_minus"], tensors["ws"] - tensors["offset"])
+    assert json.loads((out / "seed0001.json").read_text())["name"] == "seed0001"
+    labels = json.loads((out / "grid_columns.json").read_text())
+    assert labels == ["human_sefa-", "human_sefa+", "human-", "toon-", "human0", "toon0", "human+", "toon+"]
+    grid = np.asarray(Image.open(out / "grid_0000.png"))
+    assert grid.shape == (2 + 2 * 18, 2 + 8 * 18, 3)  # 2 latents x 8 columns of 16 px tiles, 2 px padding
+    assert (out / "grid_0001.png").is_file()
+
+
+def test_fit_on_latent_files_per_layer(tmp_path):
+    _factor_file(tmp_path / "factor.pt", 64)
+    g = tiny_generator(seed=0, size=16)
+    ws = g.mapping(torch.randn(2, 64)).detach()
+    save_safetensors(tmp_path / "lat" / "photo.safetensors", {"ws": ws[0]}, {})
+    torch.save({"latent": ws[1, 0]}, tmp_path / "lat" / "other.pt")  # a single w
+    with pytest.raises(DataError, match="mix shapes"):
+        LatentsDataModule([str(tmp_path / "lat")]).items()
+    torch.save({"latent": ws[1]}, tmp_path / "lat" / "other.pt")
+    data = {"class_path": "latents", "init_args": {"paths": [str(tmp_path / "lat")], "batch_size": 2}}
+    cfg = _config(tmp_path, data, {"per_layer": True, "save_grids": False})
+    cli_main(["fit", "--config", str(cfg)])
+    tensors, meta = load_safetensors(tmp_path / "out" / "photo.safetensors")
+    assert tensors["offset"].shape == (6, 64) and meta["per_layer"] is True
+    torch.testing.assert_close(tensors["ws"], ws[0])
+
+
+def test_latent_file_layouts_and_errors(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((3, 6, 8), np.float32))
+    assert [n for n, _ in read_latent_file(tmp_path / "a.npy")] == ["a_0000", "a_0001", "a_0002"]
+    torch.save({"img1.png": {"latent": torch.zeros(8), "noise": []}}, tmp_path / "proj.pt")  # rosinality projector
+    ((name, lat),) = read_latent_file(tmp_path / "proj.pt")
+    assert name == "proj_img1" and lat.shape == (8,)
+    torch.save({"nothing": 1}, tmp_path / "bad.pt")
+    with pytest.raises(DataError, match="holds no latent"):
+        read_latent_file(tmp_path / "bad.pt")
+    torch.save(torch.full((8,), float("nan")), tmp_path / "nan.pt")
+    with pytest.raises(DataError, match="NaN"):
+        read_latent_file(tmp_path / "nan.pt")
+    with pytest.raises(DataError, match="does not exist"):
+        LatentsDataModule([str(tmp_path / "missing")]).items()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no"):
+        LatentsDataModule([str(tmp_path / "empty")]).items()
