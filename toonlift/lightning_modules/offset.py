@@ -112,6 +112,10 @@ class OffsetModule(ToonModule):
         self._mean_latent: Tensor | None = None
         self._generator_hash: str | None = None
 
+    def train(self, mode: bool = True) -> OffsetModule:
+        # every network here is frozen: keep eval mode (batch-norm statistics) whatever the Trainer asks
+        return super().train(False)
+
     @property
     def generator(self) -> Backbone:
         """``G_base``."""
