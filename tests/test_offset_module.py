@@ -18,7 +18,7 @@ from toonlift.errors import DataError
 from toonlift.utils.hashing import state_dict_hash
 from toonlift.utils.io import load_safetensors, save_safetensors
 
-G_PATH = "toonlift.plugins.backbones.stylegan2.StyleGAN2Backbone"
+G_PATH = "stylegan2"  # the backbone registry name
 TINY_G = {"size": 16, "style_dim": 64, "n_mlp": 2, "channel_max": 32}
 
 
@@ -89,6 +89,20 @@ def test_fit_on_seeds_writes_offsets_metadata_and_grids(tmp_path):
     grid = np.asarray(Image.open(out / "grid_0000.png"))
     assert grid.shape == (2 + 2 * 18, 2 + 8 * 18, 3)  # 2 latents x 8 columns of 16 px tiles, 2 px padding
     assert (out / "grid_0001.png").is_file()
+
+
+def test_sefa_start_is_alpha_times_the_closed_form_direction(tmp_path):
+    from toonlift.functional.sefa import closed_form_directions
+
+    cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 1}}, {"directions_file": None})
+    cli = cli_main(["--config", str(cfg)], run=False)
+    module = cli.model
+    directions, _ = closed_form_directions(module.generator)  # rosinality convention
+    start = module.initial_offsets(3)
+    torch.testing.assert_close(start, (3.0 * directions[:, 2]).expand(3, -1))
+    torch.testing.assert_close(start.norm(dim=1), torch.full((3,), 3.0))  # n* is a unit vector
+    module.per_layer = True
+    assert torch.equal(module.initial_offsets(2), (3.0 * directions[:, 2]).expand(2, module.generator.num_ws, -1))
 
 
 def test_fit_on_latent_files_per_layer(tmp_path):

@@ -22,6 +22,14 @@ from toonlift.errors import ToonliftError
 # ``argv: list[str]`` and returns an exit code. Later issues add ``demo``, ``blend``, ``export`` here.
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("toonlift.registry:main", "list every plugin kind with its names, targets and providers"),
+    "blend": (
+        "toonlift.plugins.backbones.stylegan2.commands:blend_main",
+        "write a StyleGAN2 generator blended layer by layer from two generators",
+    ),
+    "project": (
+        "toonlift.plugins.backbones.stylegan2.commands:project_main",
+        "invert a photo into a StyleGAN2 latent (writes the latent and a side-by-side PNG)",
+    ),
 }
 
 _RESOLVER_INSTALLED = False

@@ -30,20 +30,19 @@ def load_directions(path: str | Path) -> Tensor:
 
 
 def sefa_directions(generator: Backbone, convention: str = "rosinality") -> Tensor:
-    """SeFa's closed-form directions of ``generator`` as columns ``[D, K]``, strongest first.
+    """SeFa's closed-form directions of ``generator`` as unit columns ``[D, D]``, strongest first.
 
     Args:
         generator: a StyleGAN2 backbone.
         convention: ``"rosinality"`` (conv1, to_rgb1 and every conv; no normalisation) or ``"genforce"`` (every
-            layer's affine, columns normalised).
+            W+ layer's modulation, rows normalised); see ``toonlift.functional.sefa``.
     """
-    from toonlift.functional.sefa import closed_form_directions
+    from toonlift.functional.sefa import CONVENTIONS, closed_form_directions
 
-    if convention == "rosinality":
-        return closed_form_directions(generator, layers=None, normalize=False).float()
-    if convention == "genforce":
-        return closed_form_directions(generator, layers=None, normalize=True).float()
-    raise ConfigError(f"sefa_convention must be 'rosinality' or 'genforce', got {convention!r}")
+    if convention not in CONVENTIONS:
+        raise ConfigError(f"sefa_convention must be one of {CONVENTIONS}, got {convention!r}")
+    directions, _ = closed_form_directions(generator, convention=convention)
+    return directions.float()
 
 
 def pick_direction(directions: Tensor, index: int) -> Tensor:

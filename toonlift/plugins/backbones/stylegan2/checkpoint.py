@@ -45,6 +45,14 @@ def load_rosinality_checkpoint(path: str | Path) -> dict[str, Any]:
         CheckpointError: truncated, corrupt, hostile (pickled code) or not a StyleGAN2 checkpoint.
     """
     p = require_file(path, "The StyleGAN2 checkpoint", HOW_TO_GET)
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    # torch.save writes a zip archive (new format) or a pickle starting with the protocol byte 0x80 (legacy)
+    if magic != b"PK\x03\x04" and magic[:1] != b"\x80":
+        raise CheckpointError(
+            f"'{p}' is not a PyTorch checkpoint (it starts with bytes {magic!r}); it may be corrupt or another kind "
+            f"of file. {HOW_TO_GET}"
+        )
     ckpt = safe_torch_load(p, what="StyleGAN2 checkpoint", safe_globals=[argparse.Namespace])
     if not isinstance(ckpt, dict):
         raise CheckpointError(
@@ -237,3 +245,40 @@ def load_discriminator(path: str | Path) -> nn.Module:
     p = require_file(path, "The StyleGAN2 discriminator export", HOW_TO_GET)
     _, meta = load_safetensors(p, what="StyleGAN2 discriminator export")
     return StyleGAN2Discriminator(**_check_export_meta(meta, DISCRIMINATOR_FORMAT, p), checkpoint=str(p))
+
+
+def infer_generator_args(state: dict[str, Tensor]) -> dict[str, int]:
+    """Architecture arguments (``size, style_dim, n_mlp, channel_multiplier, channel_max``) of a G state dict."""
+    from toonlift.plugins.backbones.stylegan2.generator import stylegan2_channels
+
+    try:
+        n_rgb = len({k.split(".")[1] for k in state if k.startswith("to_rgbs.")})
+        size = 2 ** (n_rgb + 2)
+        style_dim = int(state["style.1.weight"].shape[1])
+        n_mlp = len({k.split(".")[1] for k in state if re.match(r"style\.\d+\.weight$", k)})
+        observed = {4: int(state["conv1.conv.weight"].shape[1])}
+        for k in range(n_rgb):
+            observed[2 ** (k + 3)] = int(state[f"convs.{2 * k + 1}.conv.weight"].shape[1])
+    except (KeyError, IndexError, AttributeError) as err:
+        raise CheckpointError(f"not a StyleGAN2 generator state dict (missing {err}). {HOW_TO_GET}") from err
+    for cmax in sorted({*observed.values(), 512}):
+        for cm in (2, 1, 4, 8, 16, 32):
+            if stylegan2_channels(size, cm, cmax) == observed:
+                args = {"size": size, "style_dim": style_dim, "n_mlp": n_mlp}
+                return {**args, "channel_multiplier": cm, "channel_max": cmax}
+    raise CheckpointError(f"the channel widths {observed} of this generator match no StyleGAN2 configuration")
+
+
+def generator_from_checkpoint(path: str | Path, key: str = "g_ema") -> nn.Module:
+    """Build a :class:`StyleGAN2Backbone` of the right architecture from any supported file and load it."""
+    from toonlift.plugins.backbones.stylegan2.generator import StyleGAN2Backbone
+
+    p = require_file(path, "The StyleGAN2 generator checkpoint", HOW_TO_GET)
+    if p.suffix == ".safetensors":
+        return load_generator(p)
+    ckpt = load_rosinality_checkpoint(p)
+    if key not in ckpt or not isinstance(ckpt[key], dict):
+        raise CheckpointError(f"The checkpoint '{p}' has no generator entry '{key}'. Pass the right key.")
+    args = infer_generator_args(ckpt[key])
+    lr_mlp = checkpoint_args(ckpt).get("lr_mlp", 0.01)
+    return StyleGAN2Backbone(**args, lr_mlp=float(lr_mlp), checkpoint=str(p), checkpoint_key=key)

@@ -110,6 +110,8 @@ class StyleGAN2Backbone(Backbone):
         # W average from a converted checkpoint (``latent_avg``); not part of rosinality's state dict
         self.register_buffer("latent_avg", torch.zeros(style_dim), persistent=False)
         self.has_latent_avg = False
+        # memory layout of activations: None = channels-last on CPU, contiguous elsewhere
+        self.channels_last: bool | None = None
         self.checkpoint = checkpoint
         if checkpoint is not None:
             from toonlift.plugins.backbones.stylegan2.checkpoint import load_generator_checkpoint
@@ -284,7 +286,11 @@ class StyleGAN2Backbone(Backbone):
                 return new.to(out).expand_as(out)
             return out
 
-        out = self.conv1(self.input(batch), ws[:, 0], noises[0])
+        out = self.input(batch)
+        if self.channels_last is True or (self.channels_last is None and out.device.type == "cpu"):
+            # oneDNN's depthwise (blur) and transposed convolutions are much faster in NHWC
+            out = out.contiguous(memory_format=torch.channels_last)
+        out = self.conv1(out, ws[:, 0], noises[0])
         out = tap("block_4", out)
         skip = self.to_rgb1(out, ws[:, 1])
         for k, to_rgb in enumerate(self.to_rgbs):
@@ -292,7 +298,7 @@ class StyleGAN2Backbone(Backbone):
             out = self.convs[2 * k + 1](out, ws[:, 2 * k + 2], noises[2 * k + 2])
             out = tap(f"block_{2 ** (k + 3)}", out)
             skip = to_rgb(out, ws[:, 2 * k + 3], skip)
-        return BackboneOutput(image=skip, ws=ws, features=features)
+        return BackboneOutput(image=skip.contiguous(), ws=ws, features=features)
 
     def forward(
         self,

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from toonlift.functional.modconv import bias_leaky_relu, modulated_conv2d
+from toonlift.functional.modconv import bias_leaky_relu, demod_noise_bias_lrelu, modulated_conv2d_raw
 from toonlift.functional.resample import fir_kernel_2d, upfirdn2d, upsample2d
 
 BLUR_TAPS = (1, 3, 3, 1)
@@ -160,8 +160,13 @@ class ModulatedConv2d(nn.Module):
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         """``x [B, Cin, H, W]``, ``w [B, style_dim]`` -> ``[B, Cout, H', W']``."""
+        out, dcoefs = self.forward_raw(x, w)
+        return out if dcoefs is None else out * dcoefs.view(*dcoefs.shape, 1, 1)
+
+    def forward_raw(self, x: Tensor, w: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Like :meth:`forward` but returns ``(out, dcoefs)`` with the demodulation scale still to apply."""
         styles = self.modulation(w)  # [B, Cin]
-        return modulated_conv2d(
+        return modulated_conv2d_raw(
             x,
             self.weight[0] * self.scale,
             styles,
@@ -217,7 +222,8 @@ class StyledConv(nn.Module):
         self.activate = FusedLeakyReLU(out_channel)
 
     def forward(self, x: Tensor, w: Tensor, noise: Tensor | None) -> Tensor:
-        return self.activate(self.noise(self.conv(x, w), noise))
+        out, dcoefs = self.conv.forward_raw(x, w)
+        return demod_noise_bias_lrelu(out, dcoefs, self.activate.bias, noise, self.noise.weight)
 
 
 class ToRGB(nn.Module):
