@@ -105,6 +105,28 @@ def test_sefa_start_is_alpha_times_the_closed_form_direction(tmp_path):
     assert torch.equal(module.initial_offsets(2), (3.0 * directions[:, 2]).expand(2, module.generator.num_ws, -1))
 
 
+def test_grid_and_losses_reach_an_offline_wandb_run(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    _factor_file(tmp_path / "factor.pt", 64)
+    cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 1}}, {"num_steps": 2})
+    config = yaml.safe_load(cfg.read_text())
+    config["trainer"]["logger"] = {
+        "class_path": "pytorch_lightning.loggers.WandbLogger",
+        "init_args": {"offline": True, "save_dir": str(tmp_path / "wandb"), "project": "toonlift-test"},
+    }
+    cfg.write_text(yaml.safe_dump(config))
+    cli_main(["fit", "--config", str(cfg)])
+    import wandb
+
+    wandb.finish()
+    media = list((tmp_path / "wandb").rglob("media/images/offsets/grid*.png"))
+    assert media, "the grid was not logged to the W&B run"
+    history = list((tmp_path / "wandb").rglob("*.wandb"))
+    assert history
+
+
 def test_fit_on_latent_files_per_layer(tmp_path):
     _factor_file(tmp_path / "factor.pt", 64)
     g = tiny_generator(seed=0, size=16)

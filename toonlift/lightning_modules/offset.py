@@ -248,7 +248,9 @@ class OffsetModule(ToonModule):
         tiles = torch.stack(cols, dim=1).flatten(0, 1)  # [B * C, 3, H, W], row-major: one latent per row
         path = save_image(make_grid(tiles, nrow=len(cols)), self.out_dir / f"grid_{batch_idx:04d}.png")
         atomic_write_json(self.out_dir / "grid_columns.json", labels)
-        logger = self.logger
-        if logger is not None and type(logger).__name__ == "WandbLogger":
-            logger.log_image(key="offsets/grid", images=[str(path)], caption=[" | ".join(labels)])
+        from pytorch_lightning.loggers import WandbLogger
+
+        for logger in self.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image(key="offsets/grid", images=[str(path)], caption=[" | ".join(labels)])
         return path
