@@ -4,17 +4,17 @@ For every latent ``w`` of a generator, the SeFa edit ``w ± α·n*`` and the opt
 measured with networks that are *not* the one the search optimised:
 
 * **read-out change**: ``r(G(w + d)) − r(G(w − d))`` per read-out dimension (mean absolute value over latents), e.g.
-  the expression, pose and hair-colour dimensions of the synthetic world's analyser: the edit should move the
-  expression and leave pose and hair colour;
+  the expression, pose and light dimensions of the synthetic world's analyser: the edit should move the
+  expression and leave pose and light (the analyser does not read hair colour);
 * **identity drift**: the mean over ± of the distance between the measuring identity network's embeddings of
   ``G(w ± d)`` and ``G(w)`` (L2 and 1 − cosine);
 * the offset norm and the search's own ``L_id`` / ``L_low``.
 
 The paper shows the claim only in pictures; this prints a table (markdown) and writes the raw numbers as JSON.
 
-    python benchmarks/eval_offsets.py --generator outputs/synthetic/g_ema.safetensors --latents 256 \
-        --search-encoder synthetic_analyser --measure-encoder dlib_resnet \
-        --readout synthetic_analyser --readout-names smile,mouth_open,yaw,pitch,hair_r,hair_g,hair_b
+    python benchmarks/eval_offsets.py --generator outputs/synthetic_photo/g_ema.safetensors --latents 256 \
+        --search-encoder synthetic_analyser --parser synthetic_parser \
+        --measure-encoder synthetic_analyser --analyser default
 
 Plugins are registry names (``toonlift plugins`` lists them); ``--*-args`` take their constructor arguments as JSON.
 A generator is a toonlift ``.safetensors`` export (architecture in its sidecar) or a rosinality ``.pt`` (pass
@@ -59,6 +59,22 @@ def build(kind: str, name: str | None, args_json: str):
     return REGISTRIES[kind].build(name, **json.loads(args_json or "{}"))
 
 
+def analyser_readout(weights: str):
+    """The synthetic world's analyser as a read-out: expression (12), pose (3, degrees), light (4) per image."""
+    from toonlift.synthetic.analyser import FaceAnalyser
+    from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
+
+    net = FaceAnalyser.load(None if weights == "default" else weights)
+
+    def read(images: Tensor) -> Tensor:
+        out = net(images)
+        return torch.cat([out.expression, out.pose, out.light], dim=1)
+
+    names = [f"expr_{n}" for n in EXPRESSION_NAMES] + ["yaw", "pitch", "roll", "ambient", "diffuse", "light_dx"]
+    names.append("light_dy")
+    return net, read, names
+
+
 @torch.no_grad()
 def measure(g, ws: Tensor, delta: Tensor, search: OffsetOptimizer, encoder, readout) -> dict[str, Tensor]:
     """Per-latent metrics ``[B]`` (or ``[B, R]`` for the read-out change) of the edit ``ws ± delta``."""
@@ -66,6 +82,8 @@ def measure(g, ws: Tensor, delta: Tensor, search: OffsetOptimizer, encoder, read
     plus = g.synthesis(search.edit(ws, delta, 1.0), noise_mode="const").image
     minus = g.synthesis(search.edit(ws, delta, -1.0), noise_mode="const").image
     out: dict[str, Tensor] = {"offset_norm": delta.flatten(1).norm(dim=1)}
+    # image change of the edit, whole image: how much the edit does at all
+    out["pixel_change"] = (plus - minus).abs().mean((1, 2, 3))
     if encoder is not None:
         e0, ep, em = encoder(base), encoder(plus), encoder(minus)
         out["id_l2"] = ((ep - e0).norm(dim=1) + (em - e0).norm(dim=1)) / 2
@@ -103,6 +121,11 @@ def main() -> None:
     ap.add_argument("--readout", default=None, help="feature extractor whose dimensions are read (registry name)")
     ap.add_argument("--readout-args", default="{}")
     ap.add_argument("--readout-names", default="", help="comma-separated names of the read-out dimensions")
+    ap.add_argument(
+        "--analyser",
+        default=None,
+        help="synthetic-world analyser weights ('default' = the shipped file) as the read-out: expression, pose, light",
+    )
     ap.add_argument("--out", default="outputs/eval_offsets.json")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
@@ -114,6 +137,10 @@ def main() -> None:
     encoder = build("identity_encoders", args.measure_encoder, args.measure_encoder_args)
     readout = build("feature_extractors", args.readout, args.readout_args)
     parser, encoder, readout = (m.to(device).eval() if m is not None else None for m in (parser, encoder, readout))
+    names = [s for s in args.readout_names.split(",") if s]
+    if args.analyser:
+        net, readout, names = analyser_readout(args.analyser)
+        net.to(device)
     search = OffsetOptimizer(
         g, f, face_parser=parser, num_steps=args.steps, objective=args.objective, lambda_low=args.lambda_low
     )
@@ -139,7 +166,6 @@ def main() -> None:
         print(f"{start + len(seeds)}/{args.latents} latents, {time.perf_counter() - t0:.0f} s", flush=True)
 
     table = {k: {name: torch.cat(v) for name, v in m.items()} for k, m in rows.items()}
-    names = [s for s in args.readout_names.split(",") if s]
     summary: dict[str, dict[str, float]] = {}
     for key, metrics in table.items():
         summary[key] = {}
