@@ -127,6 +127,28 @@ def test_grid_and_losses_reach_an_offline_wandb_run(tmp_path, monkeypatch):
     assert history
 
 
+def test_fit_with_the_synthetic_world_plugins_by_registry_name(tmp_path):
+    from toonlift.synthetic.analyser import FaceAnalyser
+
+    torch.manual_seed(0)
+    FaceAnalyser(width=8).save(tmp_path / "analyser.safetensors")  # random weights, the shipped file's format
+    _factor_file(tmp_path / "factor.pt", 64)
+    analyser = {"weights": str(tmp_path / "analyser.safetensors")}
+    extra = {
+        "identity_encoder": {"class_path": "synthetic_analyser", "init_args": analyser},
+        "face_parser": {"class_path": "synthetic_parser", "init_args": analyser},
+        "num_steps": 3,
+        "objective": "log",
+        "lambda_low": 0.1,
+        "save_grids": False,
+    }
+    cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 2, "batch_size": 2}}, extra)
+    cli = cli_main(["fit", "--config", str(cfg)])
+    assert type(cli.model.search.identity_encoder).__name__ == "SyntheticAnalyserIdentityEncoder"
+    _, meta = load_safetensors(tmp_path / "out" / "seed0001.safetensors")
+    assert meta["objective"] == "log" and all(np.isfinite(v) for v in meta["losses"].values())
+
+
 def test_fit_on_latent_files_per_layer(tmp_path):
     _factor_file(tmp_path / "factor.pt", 64)
     g = tiny_generator(seed=0, size=16)
