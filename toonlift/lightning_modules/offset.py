@@ -14,7 +14,7 @@ from torch import Tensor
 
 from toonlift.editing.directions import initial_offsets, load_directions, pick_direction, sefa_directions
 from toonlift.editing.offset_optimizer import OffsetOptimizer, OffsetResult
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, DataError
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.lightning_modules.sample import latents_from_seeds
 from toonlift.plugins.backbones.base import Backbone
@@ -151,7 +151,13 @@ class OffsetModule(ToonModule):
         """Names and W+ latents ``[B, L, D]`` of a batch of seeds (``seeds`` data) or of files (``latents`` data)."""
         g = self.generator
         if isinstance(batch, dict):
-            return list(batch["name"]), g.broadcast_ws(batch["ws"].to(self.device))
+            ws = batch["ws"].to(self.device)
+            if ws.shape[-1] != g.w_dim or (ws.dim() == 3 and ws.shape[1] != g.num_ws):
+                raise DataError(
+                    f"latents of shape {tuple(ws.shape[1:])} do not fit the generator ([{g.w_dim}] or "
+                    f"[{g.num_ws}, {g.w_dim}]); were they projected with the same generator?"
+                )
+            return list(batch["name"]), g.broadcast_ws(ws)
         z = latents_from_seeds(batch, g.z_dim, self.device)
         centre = None
         if self.truncation < 1.0:
