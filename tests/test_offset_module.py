@@ -103,6 +103,8 @@ def test_sefa_start_is_alpha_times_the_closed_form_direction(tmp_path):
     torch.testing.assert_close(start.norm(dim=1), torch.full((3,), 3.0))  # n* is a unit vector
     module.per_layer = True
     assert torch.equal(module.initial_offsets(2), (3.0 * directions[:, 2]).expand(2, module.generator.num_ws, -1))
+    with pytest.raises(DataError, match="do not fit the generator"):
+        module.latents({"name": ["x"], "ws": torch.zeros(1, 5, 64)})  # 5 layers, the 16 px generator has 6
 
 
 def test_grid_and_losses_reach_an_offline_wandb_run(tmp_path, monkeypatch):
