@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional import depth_map as dm
 from toonlift.functional.camera import fov_to_intrinsics, pixel_grid, rotation_y, view_to_transform
 from toonlift.functional.shading import depth_to_points, reference_light_direction
@@ -144,3 +144,11 @@ def test_forward_and_inverse_grids_are_consistent():
 
     back = inverse_transform_points(transform_points(pts, rot, trans), rot, trans)
     assert torch.allclose(back, pts, atol=1e-12)
+
+
+def test_nan_depth_raises():
+    r = DepthMapRenderer(image_size=8)
+    depth = torch.full((1, 8, 8), 1.0)
+    depth[0, 3, 3] = float("nan")
+    with pytest.raises(NonFiniteError):
+        r(depth, torch.zeros(1, 3, 8, 8), torch.zeros(1, 6), reference_light_direction(torch.zeros(1, 2)))

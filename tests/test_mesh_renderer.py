@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from toonlift.errors import ConfigError
+from toonlift.functional.camera import fov_to_intrinsics, pixel_grid
 from toonlift.plugins.renderers.mesh import MeshRenderer
 from toonlift.registry import RENDERERS
 
@@ -105,3 +106,19 @@ def test_view_rotation_about_pivot_keeps_centre():
     b = r(v, faces, vertex_colors=colors, view=torch.tensor([[0.0, 0.8, 0.0, 0.0, 0.0, 0.0]]))
     # a sphere centred on the pivot looks the same from any rotation
     assert (a.mask != b.mask).float().mean() < 0.02
+
+
+def test_sphere_depth_matches_ray_intersection():
+    v, faces = _sphere(64, 128, r=0.05, z=1.0)
+    S = 48
+    out = MeshRenderer(image_size=S, fov=10.0, shading="none")(v, faces, vertex_colors=torch.zeros(1, v.shape[1], 3))
+    K = fov_to_intrinsics(10.0, S)
+    p = pixel_grid(S, S)
+    d = torch.stack([(p[..., 0] - K[0, 2]) / K[0, 0], (p[..., 1] - K[1, 2]) / K[1, 1], torch.ones(S, S)], -1)
+    dd, dc = (d * d).sum(-1), d[..., 2]  # |t d - (0, 0, 1)|^2 = r^2
+    disc = dc**2 - dd * (1 - 0.05**2)
+    t = (dc - disc.clamp_min(0).sqrt()) / dd
+    m = out.mask[0, 0].bool() & (disc > 0.2 * disc.max())  # away from the grazing rim
+    assert m.sum() > 300
+    # a 64 x 128 tessellation is within its chord sag r (1 - cos(pi / 64)) ~ 6e-5 of the sphere
+    assert (out.depth[0, 0][m] - t[m]).abs().max() < 1e-4

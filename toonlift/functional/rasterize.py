@@ -2,12 +2,14 @@
 
 This is the deferred design of modern differentiable rasterisers (nvdiffrast, PyTorch3D):
 
-1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box
-   (generated vectorised, in chunks of at most ``max_candidates`` so memory stays bounded for triangles of any size);
-   candidates outside the triangle are dropped, and the nearest one per pixel wins a ``scatter_reduce(amin)`` over a
-   packed 64-bit key ``(float32 depth bits << 32) | face index`` -- one pass gives both the depth test and a
-   deterministic tie break (lower face index). Cost is linear in the covered pixel count plus the triangle count;
-   there is no ``pixels x triangles`` matrix.
+1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box.
+   Boxes up to 16 x 16 pixels (nearly all triangles of a dense mesh) are bucketed by size rounded up to powers of two
+   and tested as dense ``[triangles, kh * kw]`` blocks by broadcasting; larger boxes are enumerated exactly
+   (``repeat_interleave`` over box sizes). Both run in chunks of at most ``max_candidates`` candidates, so memory is
+   bounded for triangles of any size. A candidate inside the triangle gets its depth from per-triangle affine edge
+   functions, and one ``scatter_reduce(amin)`` per chunk over the packed 64-bit key
+   ``(float32 depth bits << 32) | face index`` is both the depth test and a deterministic tie break (lower face
+   index). Cost is linear in covered pixels plus triangles; there is no ``pixels x triangles`` matrix.
 2. **Interpolation** (differentiable): for the winning face of each pixel, barycentrics of the pixel centre are
    recomputed from the vertex positions with autograd on, made perspective-correct, and used to interpolate depth and
    any vertex attribute. Gradients reach vertex positions (through the barycentrics) and attributes; they do not
@@ -21,16 +23,16 @@ vertex at depth ``<= near`` are dropped (no near-plane clipping).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from toonlift.functional.camera import pixel_grid
-
 _KEY_EMPTY = torch.iinfo(torch.int64).max
 DEFAULT_MAX_CANDIDATES = 1 << 22
+_DENSE_LOG2 = 4  # boxes up to 16 x 16 pixels take the dense bucketed path
 
 
 @dataclass
@@ -121,7 +123,7 @@ def iter_bbox_candidates(
     start, done = 0, 0
     while start < n_tri:
         # the last triangle whose cumulative count stays within the budget (at least one triangle)
-        stop = int(torch.searchsorted(ends, torch.tensor(done + max_candidates), right=True))
+        stop = bisect.bisect_right(ends_list, done + max_candidates)
         stop = max(stop, start + 1)
         total = int(ends_list[stop - 1] - done)
         c = counts[start:stop]
@@ -188,26 +190,53 @@ def rasterize_visibility(
     edge_len = torch.hypot(x.roll(-2, 1) - x.roll(-1, 1), y.roll(-2, 1) - y.roll(-1, 1))  # [T', 3] opposite edges
     dist_coef = coef[keep] * (area[keep].abs()[:, None] / edge_len.clamp_min(1e-12))[..., None]  # [T', 3, 3]
     packed = torch.cat([dist_coef.reshape(-1, 9), depth_coef[keep]], dim=1)  # [T', 12]
-    batch_offset = (keep // n_faces) * (H * W)  # [T']
+    pix_base = (keep // n_faces) * (H * W)  # [T'] first pixel of each triangle's image
     face_local = keep % n_faces
+    x_lo, y_lo, box_w, box_h = x_lo[keep], y_lo[keep], box_w[keep], box_h[keep]
     zbuf = torch.full((B * H * W,), _KEY_EMPTY, dtype=torch.int64, device=v.device)
-    for t, px, py in iter_bbox_candidates(x_lo[keep], y_lo[keep], box_w[keep], box_h[keep], max_candidates):
-        p = packed[t]  # [N, 12]
-        fx, fy = px.to(p.dtype), py.to(p.dtype)
-        inside = p[:, 0] * fx + p[:, 1] * fy + p[:, 2] >= -eps
-        inside &= p[:, 3] * fx + p[:, 4] * fy + p[:, 5] >= -eps
-        inside &= p[:, 6] * fx + p[:, 7] * fy + p[:, 8] >= -eps
-        dz = p[:, 9] * fx + p[:, 10] * fy + p[:, 11]
+
+    def depth_test(rows: Tensor, px: Tensor, py: Tensor, valid: Tensor) -> None:
+        """Scatter-min the keys of candidates ``(px, py)`` of triangles ``rows`` (shapes broadcast)."""
+        c = packed[rows]  # [..., 12]
+        fx, fy = px.to(c.dtype), py.to(c.dtype)
+        ok = valid & (c[..., 0] * fx + c[..., 1] * fy + c[..., 2] >= -eps)
+        ok &= c[..., 3] * fx + c[..., 4] * fy + c[..., 5] >= -eps
+        ok &= c[..., 6] * fx + c[..., 7] * fy + c[..., 8] >= -eps
+        dz = c[..., 9] * fx + c[..., 10] * fy + c[..., 11]
         depth = dz.reciprocal() if perspective_correct else dz
-        inside &= depth > near
-        idx = inside.nonzero().squeeze(1)
-        if idx.numel() == 0:
-            continue
-        t = t[idx]
-        pix = batch_offset[t] + py[idx] * W + px[idx]
+        ok &= depth > near
         # positive float32 bit patterns sort like the floats, so one integer amin is the depth test + tie break
-        key = (depth[idx].contiguous().view(torch.int32).long() << 32) | face_local[t]
-        zbuf.scatter_reduce_(0, pix, key, reduce="amin")
+        key = (depth.contiguous().view(torch.int32).long() << 32) | face_local[rows]
+        key = torch.where(ok, key, torch.full_like(key, _KEY_EMPTY))
+        pix = pix_base[rows] + py * W + px
+        zbuf.scatter_reduce_(0, pix.reshape(-1), key.reshape(-1), reduce="amin")
+
+    # Small boxes (most triangles of a dense mesh): bucket by box size rounded up to powers of two and test each
+    # bucket as a dense [triangles, kh * kw] block -- no per-candidate gathers, at most 4x wasted candidates.
+    log_w = torch.ceil(torch.log2(box_w.float())).long()
+    log_h = torch.ceil(torch.log2(box_h.float())).long()
+    small = (log_w <= _DENSE_LOG2) & (log_h <= _DENSE_LOG2)
+    code = torch.where(small, log_w * (_DENSE_LOG2 + 1) + log_h, torch.full_like(log_w, -1))
+    order = torch.argsort(code)
+    codes, counts = torch.unique_consecutive(code[order], return_counts=True)
+    start = 0
+    for c, n in zip(codes.tolist(), counts.tolist()):
+        sel, start = order[start : start + n], start + n
+        if c < 0:  # large boxes: enumerate their pixels exactly, in bounded chunks
+            for t, px, py in iter_bbox_candidates(x_lo[sel], y_lo[sel], box_w[sel], box_h[sel], max_candidates):
+                depth_test(sel[t], px, py, torch.ones_like(px, dtype=torch.bool))
+            continue
+        kw, kh = 1 << (c // (_DENSE_LOG2 + 1)), 1 << (c % (_DENSE_LOG2 + 1))
+        oy, ox = torch.meshgrid(
+            torch.arange(kh, device=v.device), torch.arange(kw, device=v.device), indexing="ij"
+        )  # [kh, kw] offsets inside the box
+        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)
+        step = max(1, max_candidates // (kw * kh))
+        for i in range(0, n, step):
+            rows = sel[i : i + step, None]  # [n, 1]
+            valid = (ox < box_w[rows]) & (oy < box_h[rows])
+            # out-of-box offsets are clamped onto the image (their keys are empty, so they change nothing)
+            depth_test(rows, (x_lo[rows] + ox).clamp_max(W - 1), (y_lo[rows] + oy).clamp_max(H - 1), valid)
     face_id = torch.where(zbuf == _KEY_EMPTY, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
     return face_id.reshape(B, H, W)
 
@@ -216,6 +245,8 @@ def barycentrics_at_pixels(
     vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool = True
 ) -> tuple[Tensor, Tensor]:
     """Differentiable barycentrics and depth of each pixel centre in its given face.
+
+    Only covered pixels are computed (then scattered into full images), so sparse coverage is cheap.
 
     Args:
         vertices_screen: ``[B, V, 3]`` screen vertices ``(x_pixel, y_pixel, depth)``.
@@ -227,33 +258,37 @@ def barycentrics_at_pixels(
         ``bary`` ``[B, H, W, 3]`` and ``depth`` ``[B, H, W]``, both 0 on background.
     """
     B, H, W = face_id.shape
-    mask = face_id >= 0
-    vidx = faces.long()[face_id.clamp_min(0)]  # [B, H, W, 3]
-    bidx = torch.arange(B, device=face_id.device).view(B, 1, 1, 1)
-    tri = vertices_screen[bidx, vidx]  # [B, H, W, 3(vertex), 3(xyz)]
-    p = pixel_grid(H, W, device=face_id.device, dtype=vertices_screen.dtype)  # [H, W, 2]
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [B, H, W, 3]
-    px, py = p[..., 0, None], p[..., 1, None]  # [H, W, 1]
+    V = vertices_screen.shape[1]
+    flat_fid = face_id.reshape(-1)
+    idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels of the whole batch
+    batch = idx // (H * W)
+    vidx = faces.long()[flat_fid[idx]] + (batch * V)[:, None]  # [N, 3] rows of the flattened vertices
+    tri = vertices_screen.reshape(B * V, 3)[vidx]  # [N, 3(vertex), 3(xyz)]
+    rem = idx % (H * W)
+    px = (rem % W).to(tri.dtype)[:, None]  # [N, 1] pixel centres
+    py = (rem // W).to(tri.dtype)[:, None]
+    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [N, 3]
     x1, x2 = x.roll(-1, dims=-1), x.roll(-2, dims=-1)  # the opposite edge of each vertex
     y1, y2 = y.roll(-1, dims=-1), y.roll(-2, dims=-1)
-    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [B, H, W, 3] edge functions
+    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [N, 3] edge functions
     area = w.sum(-1, keepdim=True)
-    # background and degenerate entries get harmless values so no NaN reaches the gradients through torch.where
-    ok = mask[..., None] & (area.abs() > 0)
+    # degenerate entries get harmless values so no NaN reaches the gradients through torch.where
+    ok = area.abs() > 0
     bary = w / torch.where(ok, area, torch.ones_like(area))
     if perspective_correct:
-        safe_z = torch.where(ok, z, torch.ones_like(z))
-        q = bary / safe_z
+        q = bary / z
         s = q.sum(-1, keepdim=True)
-        s = torch.where(ok & (s.abs() > 0), s, torch.ones_like(s))
+        ok = ok & (s.abs() > 0)
+        s = torch.where(ok, s, torch.ones_like(s))
         bary = q / s
         depth = s.reciprocal().squeeze(-1)
     else:
         depth = (bary * z).sum(-1)
-    zero = torch.zeros((), dtype=bary.dtype, device=bary.device)
-    bary = torch.where(ok, bary, zero)
-    depth = torch.where(ok.squeeze(-1), depth, zero)
-    return bary, depth
+    bary = torch.where(ok, bary, torch.zeros_like(bary))
+    depth = torch.where(ok.squeeze(-1), depth, torch.zeros_like(depth))
+    bary_full = bary.new_zeros(B * H * W, 3).index_copy(0, idx, bary).reshape(B, H, W, 3)
+    depth_full = depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
+    return bary_full, depth_full
 
 
 def rasterize(
@@ -300,11 +335,13 @@ def interpolate(attributes: Tensor, faces: Tensor, fragments: Fragments) -> Tens
     B, H, W = fragments.face_id.shape
     if attributes.dim() != 3 or attributes.shape[0] not in (1, B):
         raise ValueError(f"attributes must be [B, V, C] or [1, V, C] with B={B}; got {tuple(attributes.shape)}")
-    vidx = faces.long()[fragments.face_id.clamp_min(0)]  # [B, H, W, 3]
-    if attributes.shape[0] == 1:
-        values = attributes[0][vidx]  # [B, H, W, 3, C]
-    else:
-        bidx = torch.arange(B, device=vidx.device).view(B, 1, 1, 1)
-        values = attributes[bidx, vidx]
-    out = (fragments.bary.to(values.dtype)[..., None] * values).sum(-2)  # [B, H, W, C]
-    return out * fragments.mask[..., None].to(out.dtype)
+    V, C = attributes.shape[1:]
+    flat_fid = fragments.face_id.reshape(-1)
+    idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels
+    vidx = faces.long()[flat_fid[idx]]  # [N, 3]
+    if attributes.shape[0] == B and B > 1:
+        vidx = vidx + ((idx // (H * W)) * V)[:, None]
+    values = attributes.reshape(-1, C)[vidx]  # [N, 3, C]
+    bary = fragments.bary.reshape(-1, 3)[idx].to(values.dtype)  # [N, 3]
+    out = (bary[..., None] * values).sum(-2)  # [N, C]
+    return out.new_zeros(B * H * W, C).index_copy(0, idx, out).reshape(B, H, W, C)

@@ -1,17 +1,19 @@
 """Soft (anti-aliased) silhouettes whose gradients move triangle edges (SoftRas-style coverage).
 
 The z-buffer of ``toonlift.functional.rasterize`` is piecewise constant in the vertex positions, so a hard mask has no
-gradient w.r.t. where the outline is. Here every triangle covers a pixel with probability
-``sigmoid(-d / sigma)``, ``d`` the signed screen distance (pixels, negative inside) from the pixel centre to the
-triangle, and the pixel's coverage is ``1 - prod_f (1 - p_f)``, accumulated stably as a sum of ``logsigmoid``.
-Only pixels within ``radius = 8 sigma`` of a triangle's bounding box are visited (``sigmoid(-8) < 4e-4``), using the
-same chunked bounding-box candidates as the rasteriser, so the cost is linear in triangles and covered pixels.
+gradient w.r.t. where the outline is. Here a pixel centre inside any triangle has coverage 1, and one outside gets
+``1 - prod_f tanh(d_f / (2 sigma))``, ``d_f >= 0`` its screen distance (pixels) to triangle ``f``: each triangle
+contributes ``p_f = 2 sigmoid(-d_f / sigma)``, the outer half of a SoftRas sigmoid rescaled to be continuous (1) at the
+edge. Unlike a two-sided sigmoid this leaves no seam along edges shared by two triangles, and the outer band still
+gives gradients in both directions (a target pixel outside the shape pulls the edge out; a covered pixel that should be
+empty pushes it in). The product is accumulated as a sum of logs. Only pixels within ``8 sigma`` of a triangle's
+bounding box are visited (``tanh(4) > 0.9993``), using the rasteriser's chunked bounding-box candidates, so the cost is
+linear in triangles and covered pixels.
 """
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from toonlift.functional.rasterize import DEFAULT_MAX_CANDIDATES, iter_bbox_candidates, triangle_bboxes
@@ -39,7 +41,7 @@ def soft_silhouette(
         vertices_screen: ``[B, V, 3]`` ``(x_pixel, y_pixel, depth)``.
         faces: ``[F, 3]`` int64 vertex indices.
         image_size: ``S`` or ``(H, W)``.
-        sigma: edge softness in pixels (smaller = sharper; 0.5 is close to 1-pixel anti-aliasing).
+        sigma: edge softness in pixels (coverage one pixel outside an edge is ``1 - tanh(1 / (2 sigma))``).
         near: triangles with a vertex at depth ``<= near`` are ignored.
         max_candidates: bound on candidate pixels processed at once.
     """
@@ -54,6 +56,7 @@ def soft_silhouette(
         valid &= (tri[..., 2].detach() > near).all(1)
         keep = valid.nonzero().squeeze(1)
     log_empty = vertices_screen.new_zeros(B * H * W)  # sum of log(1 - p_f) per pixel
+    covered = torch.zeros(B * H * W, dtype=torch.bool, device=vertices_screen.device)
     tri_xy = tri[keep][..., :2]  # [T', 3, 2]
     pix_base = (keep // n_faces) * (H * W)
     for t, px, py in iter_bbox_candidates(x_lo[keep], y_lo[keep], box_w[keep], box_h[keep], max_candidates):
@@ -69,6 +72,10 @@ def soft_silhouette(
             for a, b in ((v0, v1), (v1, v2), (v2, v0))
         ]
         inside = ((e[0] >= 0) & (e[1] >= 0) & (e[2] >= 0)) | ((e[0] <= 0) & (e[1] <= 0) & (e[2] <= 0))
-        signed = torch.where(inside, -d_edge, d_edge)
-        log_empty = log_empty.index_add(0, pix_base[t] + py * W + px, F.logsigmoid(signed / sigma))
-    return (1.0 - log_empty.exp()).reshape(B, H, W)
+        pix = pix_base[t] + py * W + px
+        covered = covered.index_fill(0, pix[inside], True)
+        # log(1 - p_f) = log tanh(d / 2 sigma); inside pixels are overridden below, so any finite value does there
+        log_tanh = torch.tanh(d_edge / (2.0 * sigma)).clamp_min(1e-30).log()
+        log_empty = log_empty.index_add(0, pix, torch.where(inside, torch.zeros_like(log_tanh), log_tanh))
+    soft = 1.0 - log_empty.exp()
+    return torch.where(covered, torch.ones_like(soft), soft).reshape(B, H, W)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional import depth_map as dm
 from toonlift.functional.camera import fov_to_intrinsics, view_to_transform
 from toonlift.functional.shading import depth_normals, depth_to_points, lambert
@@ -103,11 +104,11 @@ class DepthMapRenderer(Renderer):
 
     def depth_to_3d_grid(self, depth: Tensor) -> Tensor:
         """``[B, H, W]`` depth -> ``[B, H, W, 3]`` camera-space points."""
-        return depth_to_points(depth, self.K.to(depth.dtype))
+        return depth_to_points(depth, self.K.to(depth))
 
     def normals(self, depth: Tensor) -> Tensor:
         """``[B, H, W, 3]`` outward unit normals of a depth map (border ``(0, 0, -1)``)."""
-        return depth_normals(depth, self.K.to(depth.dtype))
+        return depth_normals(depth, self.K.to(depth))
 
     def warp_canon_depth(self, depth: Tensor, view: Tensor) -> Tensor:
         """Depth ``[B, H, W]`` of the canonical surface seen from ``view`` ``[B, 6|5|3]`` (differentiable)."""
@@ -117,7 +118,7 @@ class DepthMapRenderer(Renderer):
             depth,
             rot,
             trans,
-            self.K.to(depth.dtype),
+            self.K.to(depth),
             self.min_depth,
             self.max_depth,
             self.rot_center_depth,
@@ -127,12 +128,12 @@ class DepthMapRenderer(Renderer):
     def inverse_warp_grid(self, recon_depth: Tensor, view: Tensor) -> Tensor:
         """``grid_sample`` grid ``[B, H, W, 2]`` from the view back to the canonical image."""
         rot, trans = view_to_transform(view.to(recon_depth.dtype))
-        return dm.inverse_warp_grid(recon_depth, rot, trans, self.K.to(recon_depth.dtype), self.rot_center_depth)
+        return dm.inverse_warp_grid(recon_depth, rot, trans, self.K.to(recon_depth), self.rot_center_depth)
 
     def forward_warp_grid(self, depth: Tensor, view: Tensor) -> Tensor:
         """``grid_sample`` grid ``[B, H, W, 2]`` of where each canonical pixel lands in the view."""
         rot, trans = view_to_transform(view.to(depth.dtype))
-        return dm.forward_warp_grid(depth, rot, trans, self.K.to(depth.dtype), self.rot_center_depth)
+        return dm.forward_warp_grid(depth, rot, trans, self.K.to(depth), self.rot_center_depth)
 
     def valid_mask(self, recon_depth: Tensor) -> Tensor:
         """``[B, 1, H, W]`` float mask of pixels that see the surface (detached, as in the reference)."""
@@ -169,10 +170,12 @@ class DepthMapRenderer(Renderer):
             diffuse: diffuse strength, scalar or ``[B]`` (reference: ``L[1] / 2 + 0.5``).
         """
         self._check_depth(depth)
+        if not bool(torch.isfinite(depth).all()):
+            raise NonFiniteError("DepthMapRenderer got a depth map with NaN or infinite values (check the depth net).")
         if albedo.dim() != 4 or albedo.shape[0] != depth.shape[0] or albedo.shape[2:] != depth.shape[1:]:
             raise ValueError(f"albedo must be [B, C, H, W] matching depth {tuple(depth.shape)}")
         normal = self.normals(depth)
-        light = light_direction.to(depth.dtype)
+        light = light_direction.to(depth)
         diffuse_shading = lambert(normal, light, 0.0, 1.0)[:, None]  # [B, 1, H, W]
         shading = lambert(normal, light, ambient, diffuse)[:, None]
         canonical = ((albedo + 1.0) / 2.0 * shading) * 2.0 - 1.0

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from toonlift.errors import ConfigError
+from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional.camera import fov_to_intrinsics, project, transform_points, view_to_transform
 from toonlift.functional.rasterize import Fragments, interpolate, rasterize
 from toonlift.functional.shading import lambert, sh_shading, vertex_normals
@@ -132,10 +132,12 @@ class MeshRenderer(Renderer):
             background_image: ``[B, C, H, W]`` in ``[-1, 1]`` replacing the background colour.
         """
         B, S = vertices.shape[0], self.image_size
+        if not bool(torch.isfinite(vertices).all()):
+            raise NonFiniteError("MeshRenderer got vertices with NaN or infinite values.")
         if view is not None:
             rot, trans = view_to_transform(view.to(vertices.dtype))
             vertices = transform_points(vertices, rot, trans, self.rot_center_depth)
-        K = self.K.to(vertices.dtype)
+        K = self.K.to(vertices)
         frags = rasterize(project(vertices, K), faces, S, max_candidates=self.max_candidates)
         mask = frags.mask[:, None].to(vertices.dtype)  # [B, 1, H, W]
 
@@ -160,7 +162,7 @@ class MeshRenderer(Renderer):
         if background_image is not None:
             bg = background_image.to(color.dtype)
         else:
-            bg = self.background.to(color.dtype).reshape(1, -1, 1, 1).expand(B, color.shape[1], S, S)
+            bg = self.background.to(color).reshape(1, -1, 1, 1).expand(B, color.shape[1], S, S)
         image = alpha * color + (1.0 - alpha) * bg
         return MeshRenderOutput(
             image=image,
@@ -190,7 +192,7 @@ class MeshRenderer(Renderer):
                 raise ConfigError("MeshRenderer(shading='sh') needs sh_coefficients [B, 9] or [B, 9, C].")
             return sh_shading(normals, sh_coefficients.to(normals.dtype))
         if light_direction is None:
-            light_direction = self.light_direction.to(normals.dtype).expand(batch, 3)
+            light_direction = self.light_direction.to(normals).expand(batch, 3)
         a = self.ambient if ambient is None else ambient
         d = self.diffuse if diffuse is None else diffuse
-        return lambert(normals, F.normalize(light_direction.to(normals.dtype), dim=-1), a, d)
+        return lambert(normals, F.normalize(light_direction.to(normals), dim=-1), a, d)
