@@ -55,6 +55,7 @@ def _config(tmp_path: Path, data: dict, extra: dict | None = None) -> Path:
     config = {
         "seed_everything": 0,
         "trainer": {
+            "default_root_dir": str(tmp_path),  # LightningCLI saves config.yaml here, not in the working directory
             "accelerator": "cpu",
             "devices": 1,
             "max_epochs": 1,

@@ -39,6 +39,7 @@ def test_offsets_yaml_runs_on_real_layout_files(tmp_path):
         directions_file=str(tmp_path / "factor.pt"),
     )
     config["trainer"]["logger"] = False
+    config["trainer"]["default_root_dir"] = str(tmp_path)  # config.yaml is saved here, not in the working directory
     config["data"]["init_args"] = {"count": 1, "batch_size": 1}
     path = tmp_path / "offsets.yaml"
     path.write_text(yaml.safe_dump(config))
