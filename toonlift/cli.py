@@ -19,7 +19,7 @@ from collections.abc import Callable
 from toonlift.errors import ToonliftError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
-# ``argv: list[str]`` and returns an exit code. Later issues add ``demo``, ``blend``, ``export`` here.
+# ``argv: list[str]`` and returns an exit code. The ``demo`` command joins them with issue #9.
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     "plugins": ("toonlift.registry:main", "list every plugin kind with its names, targets and providers"),
     "blend": (
@@ -30,6 +30,7 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.plugins.backbones.stylegan2.commands:project_main",
         "invert a photo into a StyleGAN2 latent (writes the latent and a side-by-side PNG)",
     ),
+    "export-generator": ("toonlift.training.export:main", "export a Stage-1 checkpoint's G_ema as safetensors + JSON"),
 }
 
 _RESOLVER_INSTALLED = False

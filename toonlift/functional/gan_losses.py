@@ -31,7 +31,11 @@ def r1_penalty(real_logits: Tensor, real_images: Tensor) -> Tensor:
 
 
 def path_length_penalty(
-    fake_images: Tensor, ws: Tensor, mean_path_length: Tensor, decay: float = 0.01
+    fake_images: Tensor,
+    ws: Tensor,
+    mean_path_length: Tensor,
+    decay: float = 0.01,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Path-length regularisation (StyleGAN2 Eq. 4).
 
@@ -40,11 +44,14 @@ def path_length_penalty(
         ws: ``[B, num_ws, w_dim]`` latents.
         mean_path_length: running mean ``a`` (a scalar tensor).
         decay: EMA rate of the running mean.
+        generator: source of the random image-space projection (global RNG when None).
 
     Returns:
         ``(penalty, new_mean_path_length, path_lengths [B])``.
     """
-    noise = torch.randn_like(fake_images) / math.sqrt(fake_images.shape[2] * fake_images.shape[3])
+    noise = torch.randn(
+        fake_images.shape, generator=generator, device=fake_images.device, dtype=fake_images.dtype
+    ) / math.sqrt(fake_images.shape[2] * fake_images.shape[3])
     (grad,) = torch.autograd.grad((fake_images * noise).sum(), ws, create_graph=True)
     path_lengths = grad.pow(2).sum(2).mean(1).sqrt()
     new_mean = mean_path_length + decay * (path_lengths.mean().detach() - mean_path_length)

@@ -1,0 +1,1 @@
+"""Evaluation metrics: FID/KID with a pluggable feature extractor."""

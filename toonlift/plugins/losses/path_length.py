@@ -1,0 +1,45 @@
+"""Lazy path-length regularisation of the generator (StyleGAN2 Eq. 4)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from toonlift.errors import ConfigError
+from toonlift.functional.gan_losses import path_length_penalty
+from toonlift.plugins.losses.base import Loss
+
+
+class PathLengthLoss(Loss):
+    """``(||J_w^T y||_2 - a)^2`` with ``a`` a running mean, applied every ``interval`` generator steps.
+
+    The running mean ``a`` is a buffer, so it is checkpointed with the module.
+
+    Args:
+        weight: multiplier (rosinality default 2; 0 disables the term).
+        interval: apply every this many iterations; the term is scaled by ``interval`` to compensate (lazy).
+        batch_shrink: the regularisation batch is ``batch // batch_shrink`` (rosinality default 2).
+        decay: EMA rate of the running mean.
+    """
+
+    def __init__(self, weight: float = 2.0, interval: int = 4, batch_shrink: int = 2, decay: float = 0.01) -> None:
+        super().__init__(weight)
+        if interval < 1 or batch_shrink < 1:
+            raise ConfigError(f"PathLengthLoss: interval and batch_shrink must be >= 1, got {interval}, {batch_shrink}")
+        self.interval = int(interval)
+        self.batch_shrink = int(batch_shrink)
+        self.decay = float(decay)
+        self.register_buffer("mean_path_length", torch.zeros(()))
+        self.last_path_length = 0.0
+
+    def forward(self, fake_images: Tensor, ws: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """``interval * penalty`` for images ``[B, 3, H, W]`` generated from ``ws`` ``[B, num_ws, w_dim]``.
+
+        ``generator`` draws the random projection ``y`` (the global RNG when None).
+        """
+        penalty, new_mean, lengths = path_length_penalty(
+            fake_images, ws, self.mean_path_length, self.decay, generator=generator
+        )
+        self.mean_path_length.copy_(new_mean)
+        self.last_path_length = float(lengths.mean().detach())
+        return self.interval * penalty

@@ -1,0 +1,1 @@
+"""Training helpers shared by the LightningModules: adaptive augmentation, EMA, per-iteration random streams."""
