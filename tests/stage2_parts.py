@@ -19,11 +19,15 @@ class TinyIdentityEncoder(IdentityEncoder):
 
     def __init__(self, seed: int = 0, dim: int = 16) -> None:
         super().__init__()
-        torch.manual_seed(seed)
+        with torch.random.fork_rng():  # seeded weights without touching the caller's random state
+            torch.manual_seed(seed)
+            self._build(dim)
+        self._dim = dim
+
+    def _build(self, dim: int) -> None:
         self.conv1 = nn.Conv2d(3, 8, 3, stride=2, padding=1)
         self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
         self.head = nn.Linear(16 * 4 * 4, dim)
-        self._dim = dim
 
     @property
     def embedding_dim(self) -> int:
@@ -39,5 +43,6 @@ class TinyIdentityEncoder(IdentityEncoder):
 
 def tiny_generator(seed: int = 0, size: int = 32) -> StyleGAN2Backbone:
     """A random StyleGAN2 at ``size`` px with 32 channels and a 2-layer mapping (fast on CPU)."""
-    torch.manual_seed(seed)
-    return StyleGAN2Backbone(size=size, style_dim=64, n_mlp=2, channel_max=32).eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return StyleGAN2Backbone(size=size, style_dim=64, n_mlp=2, channel_max=32).eval()
