@@ -35,13 +35,16 @@ def _config(tmp_path: Path, data: dict, extra: dict | None = None) -> Path:
 
     save_generator(g, tmp_path / "human.safetensors")
     save_generator(tiny_generator(seed=1, size=16), tmp_path / "cartoon.safetensors")
+    save_generator(tiny_generator(seed=2, size=16), tmp_path / "blended.safetensors")
     model = {
         "generator": {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "human.safetensors")}},
         "identity_encoder": {"class_path": "tests.stage2_parts.TinyIdentityEncoder"},
         "cartoon_generators": [
-            {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "cartoon.safetensors")}}
+            {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "cartoon.safetensors")}},
+            {"class_path": G_PATH, "init_args": {**TINY_G, "checkpoint": str(tmp_path / "blended.safetensors")}},
         ],
-        "cartoon_names": ["toon"],
+        "cartoon_names": ["toon", "blend"],
+        "cartoon_swap": [True, False],  # the fine-tuned G through the feature swap, the blended G on its own
         "swap_feature": "block_8",
         "directions_file": str(tmp_path / "factor.pt"),
         "direction_index": 2,
@@ -86,9 +89,15 @@ def test_fit_on_seeds_writes_offsets_metadata_and_grids(tmp_path):
     torch.testing.assert_close(tensors["ws_minus"], tensors["ws"] - tensors["offset"])
     assert json.loads((out / "seed0001.json").read_text())["name"] == "seed0001"
     labels = json.loads((out / "grid_columns.json").read_text())
-    assert labels == ["human_sefa-", "human_sefa+", "human-", "toon-", "human0", "toon0", "human+", "toon+"]
+    assert labels == ["human_sefa-", "human_sefa+"] + [f"{m}{s}" for s in "-0+" for m in ("human", "toon", "blend")]
     grid = np.asarray(Image.open(out / "grid_0000.png"))
-    assert grid.shape == (2 + 2 * 18, 2 + 8 * 18, 3)  # 2 latents x 8 columns of 16 px tiles, 2 px padding
+    assert grid.shape == (2 + 2 * 18, 2 + 11 * 18, 3)  # 2 latents x 11 columns of 16 px tiles, 2 px padding
+    # the swapped column differs from the same generator rendered on its own; the plain one equals it
+    module = cli.model
+    ws = module.latents(torch.tensor([0]))[1]
+    cols, _ = module.render_columns(ws, torch.zeros(1, 64), torch.zeros(1, 64))
+    own = [g.synthesis(ws, noise_mode="const").image for g in module.cartoon_generators]
+    assert not torch.allclose(cols[6], own[0]) and torch.allclose(cols[7], own[1])
     assert (out / "grid_0001.png").is_file()
 
 

@@ -37,6 +37,8 @@ class OffsetModule(ToonModule):
         cartoon_names: a name per cartoon generator, for files and logs (default ``cartoon0``, ``cartoon1``...).
         swap_feature: feed ``G_base``'s feature of this block into each cartoon generator (the authors' feature-level
             swap, ``"block_16"``); ``None`` renders the cartoon generators on their own.
+        cartoon_swap: per cartoon generator, whether it gets the feature swap (default: all of them when
+            ``swap_feature`` is set), e.g. ``[true, false]`` for a fine-tuned G plus a weight-blended Stage-1 G.
         direction_index: which SeFa direction (0 = strongest).
         alpha: initial step along the direction, ``w* = alpha * n*``.
         directions_file: a saved factorisation (rosinality ``factor.pt`` or ``.safetensors`` with ``eigvec``)
@@ -64,6 +66,7 @@ class OffsetModule(ToonModule):
         cartoon_generators: list[Backbone] | None = None,
         cartoon_names: list[str] | None = None,
         swap_feature: str | None = "block_16",
+        cartoon_swap: list[bool] | None = None,
         direction_index: int = 0,
         alpha: float = 5.0,
         directions_file: str | None = None,
@@ -101,6 +104,12 @@ class OffsetModule(ToonModule):
         if len(names) != len(self.cartoon_generators):
             raise ConfigError(f"cartoon_names has {len(names)} names for {len(self.cartoon_generators)} generators.")
         self.cartoon_names = list(names)
+        swaps = [swap_feature is not None] * len(names) if cartoon_swap is None else list(cartoon_swap)
+        if len(swaps) != len(names) or (any(swaps) and swap_feature is None):
+            raise ConfigError(
+                f"cartoon_swap needs one flag per cartoon generator ({len(names)}) and a swap_feature to swap."
+            )
+        self.cartoon_swap = swaps
         self.swap_feature = swap_feature
         self.direction_index, self.alpha = direction_index, alpha
         self.directions_file, self.sefa_convention = directions_file, sefa_convention
@@ -225,7 +234,7 @@ class OffsetModule(ToonModule):
         """Images ``[B, 3, H, W]`` per grid column and the column labels.
 
         Columns: human SeFa ``-``/``+``; human optimised ``-``, ``0``, ``+``; each cartoon generator ``-``, ``0``,
-        ``+`` (through the feature-level swap when ``swap_feature`` is set).
+        ``+`` (through the feature-level swap where ``cartoon_swap`` says so).
         """
         search, g = self.search, self.generator
         cols, labels = [], []
@@ -234,12 +243,12 @@ class OffsetModule(ToonModule):
             labels.append(f"human_sefa{'+' if sign > 0 else '-'}")
         for sign in (-1.0, 0.0, 1.0):
             edited = search.edit(ws, offset, sign)
-            feats = (self.swap_feature,) if self.swap_feature else ()
+            feats = (self.swap_feature,) if any(self.cartoon_swap) else ()
             human = g.synthesis(edited, noise_mode="const", return_features=feats)
             cols.append(human.image)
             labels.append(f"human{'+' if sign > 0 else '-' if sign < 0 else '0'}")
-            for name, cartoon in zip(self.cartoon_names, self.cartoon_generators):
-                if self.swap_feature:
+            for name, cartoon, swapped in zip(self.cartoon_names, self.cartoon_generators, self.cartoon_swap):
+                if swapped:
                     swap = {self.swap_feature: human.features[self.swap_feature]}
                     img = cartoon.synthesis(edited, noise_mode="const", swap_features=swap).image
                 else:
