@@ -39,7 +39,9 @@ class AnalyserModule(ToonModule):
         lr: peak AdamW learning rate (one-cycle schedule over ``trainer.max_steps``).
         weight_decay: AdamW weight decay.
         mask_weight: weight of the face-mask BCE next to the regression MSEs.
+        expression_weight: weight of the expression MSE (weights live in ``[0, 1]``, so it needs a larger weight).
         export_path: where to write the trained analyser (safetensors + JSON sidecar) when fitting ends.
+        init_weights: analyser safetensors file to start from (fine-tuning); its width overrides ``width``.
     """
 
     def __init__(
@@ -48,11 +50,14 @@ class AnalyserModule(ToonModule):
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
         mask_weight: float = 0.5,
+        expression_weight: float = 4.0,
         export_path: str | None = None,
+        init_weights: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.analyser = FaceAnalyser(width)
+        self.analyser = FaceAnalyser.load(init_weights).train() if init_weights else FaceAnalyser(width)
+        self._history = self._read_history(init_weights)
         self.export_path = export_path
         self._val: dict[str, list[Tensor]] = {}
         self._t0 = time.time()
@@ -62,7 +67,7 @@ class AnalyserModule(ToonModule):
         net = self.analyser
         losses = {
             "identity": F.mse_loss(out.identity, batch["identity"]),
-            "expression": F.mse_loss(out.expression, batch["expression"]) * 4.0,  # weights live in [0, 1]
+            "expression": F.mse_loss(out.expression, batch["expression"]) * self.hparams.expression_weight,
             "pose": F.mse_loss(out.pose / net.pose_scale, batch["pose"] / net.pose_scale),
             "light": F.mse_loss(
                 (out.light - net.light_offset) / net.light_scale, (batch["light"] - net.light_offset) / net.light_scale
@@ -101,11 +106,27 @@ class AnalyserModule(ToonModule):
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.hparams.lr, total_steps=total, pct_start=0.15)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
+    @staticmethod
+    def _read_history(init_weights: str | None) -> list[dict]:
+        """Training record of the starting weights (their sidecar), so an exported file lists every run."""
+        if not init_weights:
+            return []
+        from toonlift.utils.io import load_safetensors
+
+        _, meta = load_safetensors(init_weights, what="analyser weights to fine-tune")
+        return list(meta.get("history", [])) or [{k: meta[k] for k in ("trained_steps", "wall_time_s") if k in meta}]
+
     def on_fit_end(self) -> None:
         if self.export_path and self.trainer.is_global_zero:
+            run = {"trained_steps": int(self.global_step), "wall_time_s": round(time.time() - self._t0, 1)}
+            history = [
+                *self._history,
+                {**run, "lr": self.hparams.lr, "expression_weight": self.hparams.expression_weight},
+            ]
             meta = {
-                "trained_steps": int(self.global_step),
-                "wall_time_s": round(time.time() - self._t0, 1),
-                "training_data": "synthetic_faces photo 64 px, seed 0",
+                "trained_steps": sum(int(h.get("trained_steps", 0)) for h in history),
+                "wall_time_s": round(sum(float(h.get("wall_time_s", 0)) for h in history), 1),
+                "history": history,
+                "training_data": "synthetic_faces photo 64 px, seed 0 (rendered on the fly)",
             }
             self.analyser.save(self.export_path, meta)
