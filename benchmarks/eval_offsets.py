@@ -1,0 +1,205 @@
+"""Does Stage 2 keep the person? SeFa alone versus the optimised offsets, measured over many latents.
+
+For every latent ``w`` of a generator, the SeFa edit ``w ± α·n*`` and the optimised edit ``w ± w*`` are rendered and
+measured with networks that are *not* the one the search optimised:
+
+* **read-out change**: ``r(G(w + d)) − r(G(w − d))`` per read-out dimension (mean absolute value over latents), e.g.
+  the expression, pose and light dimensions of the synthetic world's analyser: the edit should move the
+  expression and leave pose and light (the analyser does not read hair colour);
+* **identity drift**: the mean over ± of the distance between the measuring identity network's embeddings of
+  ``G(w ± d)`` and ``G(w)`` (L2 and 1 − cosine);
+* the offset norm and the search's own ``L_id`` / ``L_low``.
+
+The paper shows the claim only in pictures; this prints a table (markdown) and writes the raw numbers as JSON.
+
+    python benchmarks/eval_offsets.py --generator outputs/synthetic_photo/g_ema.safetensors --latents 256 \
+        --search-encoder synthetic_analyser --parser synthetic_parser \
+        --measure-encoder synthetic_analyser --analyser default
+
+Plugins are registry names (``toonlift plugins`` lists them); ``--*-args`` take their constructor arguments as JSON.
+A generator is a toonlift ``.safetensors`` export (architecture in its sidecar) or a rosinality ``.pt`` (pass
+``--size``/``--channel-multiplier``/``--channel-max``/``--style-dim``/``--n-mlp`` when they differ from FFHQ-256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from toonlift.editing.directions import initial_offsets, load_directions, pick_direction, sefa_directions
+from toonlift.editing.offset_optimizer import OffsetOptimizer
+from toonlift.registry import REGISTRIES
+
+
+def load_any_generator(args: argparse.Namespace):
+    from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator
+
+    if args.generator.endswith(".safetensors"):
+        return load_generator(args.generator)
+    return StyleGAN2Backbone(
+        size=args.size,
+        style_dim=args.style_dim,
+        n_mlp=args.n_mlp,
+        channel_multiplier=args.channel_multiplier,
+        channel_max=args.channel_max,
+        checkpoint=args.generator,
+    )
+
+
+def build(kind: str, name: str | None, args_json: str):
+    if not name:
+        return None
+    return REGISTRIES[kind].build(name, **json.loads(args_json or "{}"))
+
+
+def analyser_readout(weights: str):
+    """The synthetic world's analyser as a read-out: expression (12), pose (3, degrees), light (4) per image."""
+    from toonlift.synthetic.analyser import FaceAnalyser
+    from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
+
+    net = FaceAnalyser.load(None if weights == "default" else weights)
+
+    def read(images: Tensor) -> Tensor:
+        out = net(images)
+        return torch.cat([out.expression, out.pose, out.light], dim=1)
+
+    names = [f"expr_{n}" for n in EXPRESSION_NAMES] + ["yaw", "pitch", "roll", "ambient", "diffuse", "light_dx"]
+    names.append("light_dy")
+    return net, read, names
+
+
+@torch.no_grad()
+def measure(g, ws: Tensor, delta: Tensor, search: OffsetOptimizer, encoder, readout) -> dict[str, Tensor]:
+    """Per-latent metrics ``[B]`` (or ``[B, R]`` for the read-out change) of the edit ``ws ± delta``."""
+    base = g.synthesis(ws, noise_mode="const").image
+    plus = g.synthesis(search.edit(ws, delta, 1.0), noise_mode="const").image
+    minus = g.synthesis(search.edit(ws, delta, -1.0), noise_mode="const").image
+    out: dict[str, Tensor] = {"offset_norm": delta.flatten(1).norm(dim=1)}
+    # image change of the edit, whole image: how much the edit does at all
+    out["pixel_change"] = (plus - minus).abs().mean((1, 2, 3))
+    if encoder is not None:
+        e0, ep, em = encoder(base), encoder(plus), encoder(minus)
+        out["id_l2"] = ((ep - e0).norm(dim=1) + (em - e0).norm(dim=1)) / 2
+        cos = torch.nn.functional.cosine_similarity
+        out["id_1mcos"] = 1 - (cos(ep, e0) + cos(em, e0)) / 2
+    if readout is not None:
+        out["readout_change"] = (readout(plus) - readout(minus)).abs()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--generator", required=True)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--style-dim", type=int, default=512)
+    ap.add_argument("--n-mlp", type=int, default=8)
+    ap.add_argument("--channel-multiplier", type=int, default=2)
+    ap.add_argument("--channel-max", type=int, default=512)
+    ap.add_argument("--latents", type=int, default=256)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--truncation", type=float, default=0.7)
+    ap.add_argument("--direction-index", type=int, default=0)
+    ap.add_argument("--directions-file", default=None)
+    ap.add_argument("--alpha", type=float, default=5.0)
+    ap.add_argument("--objective", default="paper")
+    ap.add_argument("--lambda-low", type=float, default=0.2)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--search-encoder", required=True, help="identity encoder optimised (registry name)")
+    ap.add_argument("--search-encoder-args", default="{}")
+    ap.add_argument("--parser", default=None, help="face parser for L_low (registry name)")
+    ap.add_argument("--parser-args", default="{}")
+    ap.add_argument("--measure-encoder", default=None, help="identity encoder that measures the drift")
+    ap.add_argument("--measure-encoder-args", default="{}")
+    ap.add_argument("--readout", default=None, help="feature extractor whose dimensions are read (registry name)")
+    ap.add_argument("--readout-args", default="{}")
+    ap.add_argument("--readout-names", default="", help="comma-separated names of the read-out dimensions")
+    ap.add_argument(
+        "--analyser",
+        default=None,
+        help="synthetic-world analyser weights ('default' = the shipped file) as the read-out: expression, pose, light",
+    )
+    ap.add_argument("--out", default="outputs/eval_offsets.json")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+
+    device = torch.device(args.device)
+    g = load_any_generator(args).to(device).eval()
+    f = build("identity_encoders", args.search_encoder, args.search_encoder_args).to(device)
+    parser = build("face_parsers", args.parser, args.parser_args)
+    encoder = build("identity_encoders", args.measure_encoder, args.measure_encoder_args)
+    readout = build("feature_extractors", args.readout, args.readout_args)
+    parser, encoder, readout = (m.to(device).eval() if m is not None else None for m in (parser, encoder, readout))
+    names = [s for s in args.readout_names.split(",") if s]
+    if args.analyser:
+        net, readout, names = analyser_readout(args.analyser)
+        net.to(device)
+    search = OffsetOptimizer(
+        g, f, face_parser=parser, num_steps=args.steps, objective=args.objective, lambda_low=args.lambda_low
+    )
+    directions = load_directions(args.directions_file) if args.directions_file else sefa_directions(g)
+    n = pick_direction(directions, args.direction_index).to(device)
+    centre = g.mean_latent(4096, generator=torch.Generator().manual_seed(0)) if args.truncation < 1 else None
+
+    rows: dict[str, dict[str, list[Tensor]]] = {"sefa": {}, "optimised": {}}
+    losses: dict[str, list[Tensor]] = {}
+    t0 = time.perf_counter()
+    for start in range(0, args.latents, args.batch):
+        seeds = range(args.first_seed + start, args.first_seed + min(start + args.batch, args.latents))
+        z = torch.stack([torch.randn(g.z_dim, generator=torch.Generator().manual_seed(s)) for s in seeds]).to(device)
+        with torch.no_grad():
+            ws = g.mapping(z, truncation=args.truncation, truncation_latent=centre)
+        result = search.run(ws, initial_offsets(n, args.alpha, len(seeds)))
+        for key, delta in (("sefa", result.offset_init), ("optimised", result.offset)):
+            for name, value in measure(g, ws, delta, search, encoder, readout).items():
+                rows[key].setdefault(name, []).append(value.cpu())
+        for phase, values in (("init", result.losses_init), ("final", result.losses_final)):
+            for name, value in values.items():
+                losses.setdefault(f"{name}_{phase}", []).append(value.cpu())
+        print(f"{start + len(seeds)}/{args.latents} latents, {time.perf_counter() - t0:.0f} s", flush=True)
+
+    table = {k: {name: torch.cat(v) for name, v in m.items()} for k, m in rows.items()}
+    summary: dict[str, dict[str, float]] = {}
+    for key, metrics in table.items():
+        summary[key] = {}
+        for name, value in metrics.items():
+            if name == "readout_change":
+                for i in range(value.shape[1]):
+                    label = names[i] if i < len(names) else f"readout_{i}"
+                    summary[key][f"change_{label}"] = float(value[:, i].mean())
+            else:
+                summary[key][name] = float(value.mean())
+    summary["search_losses"] = {k: float(torch.cat(v).mean()) for k, v in losses.items()}
+    meta = {
+        "generator": args.generator,
+        "latents": args.latents,
+        "direction_index": args.direction_index,
+        "alpha": args.alpha,
+        "objective": args.objective,
+        "lambda_low": args.lambda_low,
+        "search_encoder": args.search_encoder,
+        "measure_encoder": args.measure_encoder,
+        "readout": args.readout,
+        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {device}",
+        "seconds": time.perf_counter() - t0,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"meta": meta, "summary": summary}, indent=2))
+    metrics = sorted(set(summary["sefa"]) | set(summary["optimised"]))
+    print(f"\n{args.latents} latents, direction {args.direction_index}, alpha {args.alpha}, {args.objective}")
+    print("| metric | SeFa alone | optimised |\n|---|---|---|")
+    for m in metrics:
+        print(f"| {m} | {summary['sefa'].get(m, float('nan')):.4f} | {summary['optimised'].get(m, float('nan')):.4f} |")
+    print(json.dumps(summary["search_losses"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
