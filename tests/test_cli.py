@@ -113,3 +113,13 @@ def test_missing_config_file_fails_cleanly(tmp_path: Path) -> None:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "nope.yaml" in proc.stderr
+
+
+def test_contradictory_trainer_config_is_a_clean_error(install_distribution, tmp_path: Path, capsys) -> None:
+    install_distribution("toy-toonlift-plugin", TOY_EP, {"toy_toonlift_plugin": TOY_BACKBONE_SOURCE})
+    cfg = _write_config(tmp_path / "toy.yaml", tmp_path / "samples")
+    args = ["predict", "--config", str(cfg), "--trainer.callbacks+=RichProgressBar"]  # progress bar disabled in cfg
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "enable_progress_bar" in err and "Traceback" not in err

@@ -132,11 +132,17 @@ def _run_extra(name: str, argv: list[str]) -> int:
     return int(_import_target(target)(argv) or 0)
 
 
-def _user_error(err: BaseException) -> ToonliftError | None:
-    """The first :class:`ToonliftError` in an exception's cause/context chain."""
+def _user_error(err: BaseException) -> Exception | None:
+    """The first user-fixable error in an exception's cause/context chain.
+
+    That is a :class:`ToonliftError`, or Lightning's ``MisconfigurationException`` (a contradictory Trainer config,
+    e.g. ``enable_progress_bar: false`` next to a progress-bar callback).
+    """
+    from lightning_fabric.utilities.exceptions import MisconfigurationException
+
     seen = set()
     while err is not None and id(err) not in seen:
-        if isinstance(err, ToonliftError):
+        if isinstance(err, ToonliftError | MisconfigurationException):
             return err
         seen.add(id(err))
         err = err.__cause__ or err.__context__
