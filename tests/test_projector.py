@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 from toonlift.cli import main
+from toonlift.functional.lr_schedule import get_lr
 from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator, save_generator
-from toonlift.plugins.backbones.stylegan2.projector import noise_regularization, project, projector_lr
+from toonlift.plugins.backbones.stylegan2.projector import noise_regularization, project
 from toonlift.plugins.losses.lpips import LPIPSLoss
 from toonlift.utils.io import load_safetensors
 
@@ -19,7 +20,7 @@ ARCH = {"size": 32, "style_dim": 16, "n_mlp": 2, "channel_max": 16}
 
 
 def test_reference_lr_schedule() -> None:
-    lrs = [round(projector_lr(i / 10, 0.1), 4) for i in range(10)]
+    lrs = [round(get_lr(i / 10, 0.1), 4) for i in range(10)]
     assert lrs == [0.0, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.0905, 0.0345]
 
 

@@ -9,7 +9,6 @@ at the mean of ``n_mean_latent`` mapped codes, Gaussian latent noise of strength
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,15 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from toonlift.errors import ConfigError, NonFiniteError
+from toonlift.functional.lr_schedule import get_lr
 from toonlift.plugins.backbones.stylegan2.generator import StyleGAN2Backbone
-
-
-def projector_lr(t: float, lr0: float, rampdown: float = 0.25, rampup: float = 0.05) -> float:
-    """Learning rate at progress ``t`` in ``[0, 1]``: cosine ramp-down over the last ``rampdown``, linear ramp-up."""
-    r = min(1.0, (1.0 - t) / rampdown)
-    r = 0.5 - 0.5 * math.cos(r * math.pi)
-    r = r * min(1.0, t / rampup)
-    return lr0 * r
 
 
 def noise_regularization(noises: list[Tensor]) -> Tensor:
@@ -139,7 +131,7 @@ def project(
     history: list[dict[str, float]] = []
     for i in range(steps):
         t = i / steps
-        step_lr = projector_lr(t, lr)
+        step_lr = get_lr(t, lr)
         opt.param_groups[0]["lr"] = step_lr
         strength = w_std * noise_strength * max(0.0, 1.0 - t / noise_ramp) ** 2
         jitter = torch.randn(latent.shape, generator=generator, device=device) * strength
