@@ -76,7 +76,8 @@ def test_ddp_two_cpu_processes_identical_weights(tmp_path):
         callbacks=[RankDump(str(tmp_path))],
     )
     trainer.fit(module, dm)
-    r0, r1 = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")
+    r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert r0["iteration"] == r1["iteration"] == 3
     assert r0 == r1
     assert r0["p"] > 0.0  # ADA p moved, identically on both ranks (sign statistics summed over ranks)

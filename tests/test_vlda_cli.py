@@ -73,7 +73,7 @@ def test_tiny_stage_runs_resumes_and_writes_outputs(tmp_path: Path) -> None:
     # run 1 stops inside step 2 of stage 0 (iteration 8 of 11), as if the job had been killed
     cli = cli_main(["fit", "--config", str(_config(tmp_path, ckpt, 8))])
     assert cli.trainer.global_step == 8
-    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=False)
+    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", map_location="cpu", weights_only=True)
     assert saved["vlda_state"] == {"image": 0, "phase": "step2", "stage": 0, "iteration": 1, "finished_images": []}
     assert not (tmp_path / "out").exists()
 
