@@ -15,8 +15,8 @@ from torch import Tensor
 from toonlift.editing.directions import initial_offsets, load_directions, pick_direction, sefa_directions
 from toonlift.editing.offset_optimizer import OffsetOptimizer, OffsetResult
 from toonlift.errors import ConfigError, DataError
+from toonlift.functional.seeds import latents_from_seeds
 from toonlift.lightning_modules.base import ToonModule
-from toonlift.lightning_modules.sample import latents_from_seeds
 from toonlift.plugins.backbones.base import Backbone
 from toonlift.plugins.identity.base import IdentityEncoder
 from toonlift.plugins.parsers.base import FaceParser

@@ -7,15 +7,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from toonlift.functional.seeds import latents_from_seeds
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.base import Backbone
 from toonlift.utils.images import save_image
-
-
-def latents_from_seeds(seeds: Tensor, dim: int, device: torch.device | str = "cpu") -> Tensor:
-    """One standard-normal code ``[dim]`` per seed, ``[B, dim]``: seed ``s`` always gives the same code."""
-    rows = [torch.randn(dim, generator=torch.Generator().manual_seed(int(s))) for s in seeds.tolist()]
-    return torch.stack(rows).to(device)
 
 
 class SampleModule(ToonModule):

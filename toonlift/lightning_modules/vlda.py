@@ -24,9 +24,9 @@ from torch.utils.data import DataLoader
 
 from toonlift.datamodules.steps import ticks_loader
 from toonlift.errors import CheckpointError, ConfigError, NonFiniteError
+from toonlift.functional.seeds import latents_from_seeds
 from toonlift.functional.vlda_params import PseudoSampling, rescale_depth
 from toonlift.lightning_modules.base import ToonModule
-from toonlift.lightning_modules.sample import latents_from_seeds
 from toonlift.plugins.backbones.base import Backbone
 from toonlift.plugins.discriminators.base import Discriminator
 from toonlift.plugins.losses.base import Loss
