@@ -136,3 +136,25 @@ def test_nan_weights_are_rejected(tmp_path: Path) -> None:
     torch.save({"g_ema": state}, tmp_path / "nan.pt")
     with pytest.raises(CheckpointError, match="NaN"):
         StyleGAN2Backbone(**ARCH, checkpoint=str(tmp_path / "nan.pt"))
+
+
+def test_channel_base_widths_round_trip_and_are_inferred_from_a_bare_state_dict(tmp_path: Path) -> None:
+    from toonlift.plugins.backbones.stylegan2.checkpoint import infer_generator_args
+    from toonlift.plugins.backbones.stylegan2.generator import stylegan2_channels
+
+    # rosinality's table is the channel_base = 16384 * cm rule; an explicit base narrows only the large blocks
+    for cm in (1, 2, 4):
+        assert stylegan2_channels(256, cm) == stylegan2_channels(256, 1, 512, 16384 * cm)
+    assert stylegan2_channels(64, 1, 128, 2048) == {4: 128, 8: 128, 16: 128, 32: 64, 64: 32}
+    g = StyleGAN2Backbone(size=32, style_dim=16, n_mlp=2, channel_max=32, channel_base=256)
+    assert g.channels == {4: 32, 8: 32, 16: 16, 32: 8}
+    back = load_generator(save_generator(g, tmp_path / "g.safetensors"))
+    assert back.arch_args() == g.arch_args() and back.arch_args()["channel_base"] == 256
+    torch.testing.assert_close(_images(back), _images(g), rtol=0, atol=0)
+    inferred = infer_generator_args(dict(g.state_dict()))
+    assert StyleGAN2Backbone(**inferred).channels == g.channels
+    d = StyleGAN2Discriminator(32, channel_max=32, channel_base=256)
+    d_back = load_discriminator(save_discriminator(d, tmp_path / "d.safetensors"))
+    assert d_back.arch_args() == d.arch_args()
+    with pytest.raises(Exception, match="positive integers"):
+        StyleGAN2Backbone(size=32, channel_base=0)

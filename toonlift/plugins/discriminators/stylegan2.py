@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
 from toonlift.functional.resample import upfirdn2d
-from toonlift.plugins.backbones.stylegan2.generator import check_size, stylegan2_channels
+from toonlift.plugins.backbones.stylegan2.generator import check_size, check_widths, stylegan2_channels
 from toonlift.plugins.backbones.stylegan2.layers import BLUR_TAPS, Blur, EqualConv2d, EqualLinear, FusedLeakyReLU
 from toonlift.plugins.discriminators.base import Discriminator
 
@@ -84,6 +84,7 @@ class StyleGAN2Discriminator(Discriminator):
         size: input resolution (power of two, 8-1024).
         channel_multiplier: width multiplier of the 64 px and larger blocks.
         channel_max: cap on every block's channels (512 = reference).
+        channel_base: width budget ``min(channel_max, channel_base // res)``; ``None`` = rosinality's table.
         checkpoint: rosinality ``.pt`` or toonlift ``.safetensors`` export to load at construction.
         checkpoint_key: entry of a ``.pt`` checkpoint to load.
     """
@@ -93,13 +94,15 @@ class StyleGAN2Discriminator(Discriminator):
         size: int = 256,
         channel_multiplier: int = 2,
         channel_max: int = 512,
+        channel_base: int | None = None,
         checkpoint: str | None = None,
         checkpoint_key: str = "d",
     ) -> None:
         super().__init__()
         self.size = check_size(size)
-        self.channel_multiplier, self.channel_max = channel_multiplier, channel_max
-        ch = stylegan2_channels(size, channel_multiplier, channel_max)
+        check_widths(channel_multiplier=channel_multiplier, channel_max=channel_max, channel_base=channel_base)
+        self.channel_multiplier, self.channel_max, self.channel_base = channel_multiplier, channel_max, channel_base
+        ch = stylegan2_channels(size, channel_multiplier, channel_max, channel_base)
         convs: list[nn.Module] = [ConvLayer(3, ch[size], 1)]
         in_ch = ch[size]
         for log_res in range(int(math.log2(size)), 2, -1):
@@ -126,7 +129,8 @@ class StyleGAN2Discriminator(Discriminator):
 
     def arch_args(self) -> dict:
         """Constructor arguments that fix the architecture (the export sidecar)."""
-        return {"size": self.size, "channel_multiplier": self.channel_multiplier, "channel_max": self.channel_max}
+        args = {"size": self.size, "channel_multiplier": self.channel_multiplier, "channel_max": self.channel_max}
+        return args if self.channel_base is None else {**args, "channel_base": self.channel_base}
 
     def _check_input(self, image: Tensor) -> None:
         if image.dim() != 4 or image.shape[1] != 3 or image.shape[2:] != (self.size, self.size):

@@ -266,6 +266,13 @@ def infer_generator_args(state: dict[str, Tensor]) -> dict[str, int]:
             if stylegan2_channels(size, cm, cmax) == observed:
                 args = {"size": size, "style_dim": style_dim, "n_mlp": n_mlp}
                 return {**args, "channel_multiplier": cm, "channel_max": cmax}
+    # not a rosinality table: an explicit width budget, read off the widest uncapped block
+    args = {"size": size, "style_dim": style_dim, "n_mlp": n_mlp, "channel_multiplier": 1}
+    for cmax in sorted(set(observed.values())):
+        for res in sorted(observed):
+            base = observed[res] * res
+            if stylegan2_channels(size, 1, cmax, base) == observed:
+                return {**args, "channel_max": cmax, "channel_base": base}
     raise CheckpointError(f"the channel widths {observed} of this generator match no StyleGAN2 configuration")
 
 

@@ -32,15 +32,29 @@ from toonlift.plugins.backbones.stylegan2.layers import ConstantInput, EqualLine
 NOISE_MODES = ("const", "random", "none")
 
 
-def stylegan2_channels(size: int, channel_multiplier: int = 2, channel_max: int = 512) -> dict[int, int]:
-    """Channels per resolution: rosinality's table (512 up to 32 px, then ``2**(14 - log2 res) * cm``), capped."""
+def stylegan2_channels(
+    size: int, channel_multiplier: int = 2, channel_max: int = 512, channel_base: int | None = None
+) -> dict[int, int]:
+    """Channels per resolution: ``min(channel_max, channel_base // res)``.
+
+    Rosinality's table (512 up to 32 px, then ``2**(14 - log2 res) * cm``) is exactly this rule with
+    ``channel_base = 16384 * cm`` and ``channel_max = 512``; an explicit ``channel_base`` (StyleGAN2-ADA's name)
+    narrows the high-resolution blocks of small models without touching the low-resolution ones.
+    """
+    base_total = 16384 * channel_multiplier if channel_base is None else channel_base
     table = {}
     res = 4
     while res <= size:
-        base = 512 if res <= 32 else (2 ** (14 - int(math.log2(res)))) * channel_multiplier
-        table[res] = max(1, min(channel_max, base))
+        table[res] = max(1, min(channel_max, base_total // res))
         res *= 2
     return table
+
+
+def check_widths(**values: int | None) -> None:
+    """Raise a :class:`ConfigError` naming every width argument that is not a positive integer (``None`` passes)."""
+    bad = [f"{k}={v!r}" for k, v in values.items() if v is not None and (not isinstance(v, int) or v < 1)]
+    if bad:
+        raise ConfigError(f"StyleGAN2 widths must be positive integers, got {', '.join(bad)}.")
 
 
 def check_size(size: int, what: str = "size") -> int:
@@ -59,6 +73,8 @@ class StyleGAN2Backbone(Backbone):
         n_mlp: layers of the mapping network.
         channel_multiplier: width multiplier of the 64 px and larger blocks (2 for config-F FFHQ).
         channel_max: cap on every block's channels (512 = reference; e.g. 32 for tiny CPU models).
+        channel_base: width budget ``C(res) = min(channel_max, channel_base // res)``; ``None`` = rosinality's table
+            (``16384 * channel_multiplier``). E.g. 4096 gives 128/128/128/128/64 channels at 4..64 px.
         lr_mlp: learning-rate multiplier of the mapping network.
         checkpoint: a rosinality ``.pt`` checkpoint or a toonlift ``.safetensors`` export (with its ``.json``
             sidecar) to load at construction; ``None`` keeps the random initialisation.
@@ -72,17 +88,19 @@ class StyleGAN2Backbone(Backbone):
         n_mlp: int = 8,
         channel_multiplier: int = 2,
         channel_max: int = 512,
+        channel_base: int | None = None,
         lr_mlp: float = 0.01,
         checkpoint: str | None = None,
         checkpoint_key: str = "g_ema",
     ) -> None:
         super().__init__()
         self.size = check_size(size)
-        if style_dim < 1 or n_mlp < 1 or channel_multiplier < 1 or channel_max < 1:
-            raise ConfigError("style_dim, n_mlp, channel_multiplier and channel_max must all be positive integers.")
+        check_widths(style_dim=style_dim, n_mlp=n_mlp, channel_multiplier=channel_multiplier, channel_max=channel_max)
+        check_widths(channel_base=channel_base)
         self.style_dim, self.n_mlp = style_dim, n_mlp
         self.channel_multiplier, self.channel_max, self.lr_mlp = channel_multiplier, channel_max, lr_mlp
-        self.channels = stylegan2_channels(size, channel_multiplier, channel_max)
+        self.channel_base = channel_base
+        self.channels = stylegan2_channels(size, channel_multiplier, channel_max, channel_base)
         self.log_size = int(math.log2(size))
         self.num_layers = (self.log_size - 2) * 2 + 1  # noise inputs / StyledConvs
         self.n_latent = self.log_size * 2 - 2
@@ -144,6 +162,8 @@ class StyleGAN2Backbone(Backbone):
             "channel_multiplier": self.channel_multiplier,
             "channel_max": self.channel_max,
             "lr_mlp": self.lr_mlp,
+            # only written when set, so sidecars of rosinality-width models stay as they were
+            **({"channel_base": self.channel_base} if self.channel_base is not None else {}),
         }
 
     def feature_names(self) -> list[str]:
