@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from toonlift.editing.directions import initial_offsets, load_directions, pick_direction, sefa_directions
+from toonlift.editing.evaluation import analyser_readout, measure_edit, summarise
 from toonlift.editing.offset_optimizer import OffsetOptimizer
 from toonlift.registry import REGISTRIES
 
@@ -57,41 +58,6 @@ def build(kind: str, name: str | None, args_json: str):
     if not name:
         return None
     return REGISTRIES[kind].build(name, **json.loads(args_json or "{}"))
-
-
-def analyser_readout(weights: str):
-    """The synthetic world's analyser as a read-out: expression (12), pose (3, degrees), light (4) per image."""
-    from toonlift.synthetic.analyser import FaceAnalyser
-    from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
-
-    net = FaceAnalyser.load(None if weights == "default" else weights)
-
-    def read(images: Tensor) -> Tensor:
-        out = net(images)
-        return torch.cat([out.expression, out.pose, out.light], dim=1)
-
-    names = [f"expr_{n}" for n in EXPRESSION_NAMES] + ["yaw", "pitch", "roll", "ambient", "diffuse", "light_dx"]
-    names.append("light_dy")
-    return net, read, names
-
-
-@torch.no_grad()
-def measure(g, ws: Tensor, delta: Tensor, search: OffsetOptimizer, encoder, readout) -> dict[str, Tensor]:
-    """Per-latent metrics ``[B]`` (or ``[B, R]`` for the read-out change) of the edit ``ws ± delta``."""
-    base = g.synthesis(ws, noise_mode="const").image
-    plus = g.synthesis(search.edit(ws, delta, 1.0), noise_mode="const").image
-    minus = g.synthesis(search.edit(ws, delta, -1.0), noise_mode="const").image
-    out: dict[str, Tensor] = {"offset_norm": delta.flatten(1).norm(dim=1)}
-    # image change of the edit, whole image: how much the edit does at all
-    out["pixel_change"] = (plus - minus).abs().mean((1, 2, 3))
-    if encoder is not None:
-        e0, ep, em = encoder(base), encoder(plus), encoder(minus)
-        out["id_l2"] = ((ep - e0).norm(dim=1) + (em - e0).norm(dim=1)) / 2
-        cos = torch.nn.functional.cosine_similarity
-        out["id_1mcos"] = 1 - (cos(ep, e0) + cos(em, e0)) / 2
-    if readout is not None:
-        out["readout_change"] = (readout(plus) - readout(minus)).abs()
-    return out
 
 
 def main() -> None:
@@ -158,7 +124,7 @@ def main() -> None:
             ws = g.mapping(z, truncation=args.truncation, truncation_latent=centre)
         result = search.run(ws, initial_offsets(n, args.alpha, len(seeds)))
         for key, delta in (("sefa", result.offset_init), ("optimised", result.offset)):
-            for name, value in measure(g, ws, delta, search, encoder, readout).items():
+            for name, value in measure_edit(g, ws, delta, search, encoder, readout).items():
                 rows[key].setdefault(name, []).append(value.cpu())
         for phase, values in (("init", result.losses_init), ("final", result.losses_final)):
             for name, value in values.items():
@@ -166,16 +132,7 @@ def main() -> None:
         print(f"{start + len(seeds)}/{args.latents} latents, {time.perf_counter() - t0:.0f} s", flush=True)
 
     table = {k: {name: torch.cat(v) for name, v in m.items()} for k, m in rows.items()}
-    summary: dict[str, dict[str, float]] = {}
-    for key, metrics in table.items():
-        summary[key] = {}
-        for name, value in metrics.items():
-            if name == "readout_change":
-                for i in range(value.shape[1]):
-                    label = names[i] if i < len(names) else f"readout_{i}"
-                    summary[key][f"change_{label}"] = float(value[:, i].mean())
-            else:
-                summary[key][name] = float(value.mean())
+    summary: dict[str, dict[str, float]] = {key: summarise(metrics, names) for key, metrics in table.items()}
     summary["search_losses"] = {k: float(torch.cat(v).mean()) for k, v in losses.items()}
     meta = {
         "generator": args.generator,

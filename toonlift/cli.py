@@ -19,8 +19,12 @@ from collections.abc import Callable
 from toonlift.errors import ToonliftError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
-# ``argv: list[str]`` and returns an exit code. The ``demo`` command joins them with issue #9.
+# ``argv: list[str]`` and returns an exit code.
 EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "toonlift.demo.command:main",
+        "run the whole pipeline on the synthetic world with the shipped generators (writes outputs/demo/index.html)",
+    ),
     "plugins": ("toonlift.registry:main", "list every plugin kind with its names, targets and providers"),
     "blend": (
         "toonlift.plugins.backbones.stylegan2.commands:blend_main",

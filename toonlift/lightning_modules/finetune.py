@@ -81,6 +81,7 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         num_grid_samples: fixed latents in the logged image grids.
         blend_resolution: block whose ``G_base`` feature is swapped into ``G_ema`` for the "blended" grid column.
         export_path: where the EMA generator is exported at the end of fit (default ``<log_dir>/g_ema.safetensors``).
+        export_discriminator_path: where the discriminator is exported at the end of fit (None: not exported).
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         num_grid_samples: int = 8,
         blend_resolution: int = 16,
         export_path: str | None = None,
+        export_discriminator_path: str | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -200,6 +202,7 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         checkpoint["toonlift_finetune"] = {
             "iteration": self.iteration,
             "generator_arch": getattr(self.generator, "arch_args", dict)(),
+            "discriminator_arch": getattr(self.discriminator, "arch_args", dict)(),
             "rng": {
                 "torch": torch.get_rng_state(),
                 "numpy": [int(x) for x in np.random.get_state()[1]],
@@ -358,6 +361,11 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         if self.trainer.is_global_zero and self.export_path is not None:
             path = self.export_generator(self.export_path)
             rank_zero_info(f"FinetuneModule: exported G_ema to {path}")
+        d_path = self.hparams.get("export_discriminator_path")
+        if self.trainer.is_global_zero and d_path is not None and hasattr(self.discriminator, "arch_args"):
+            from toonlift.plugins.backbones.stylegan2.checkpoint import save_discriminator
+
+            rank_zero_info(f"FinetuneModule: exported D to {save_discriminator(self.discriminator, d_path)}")
 
     def export_generator(self, path: str | Path, which: str = "ema") -> Path:
         """Write the EMA (``which="ema"``) or trained (``"train"``) generator as safetensors + JSON sidecar."""

@@ -40,6 +40,7 @@ from toonlift.vlda.inputs import load_ground_truth, load_latents, prepare_image
 from toonlift.vlda.outputs import write_avatar
 from toonlift.vlda.projector import LatentProjector
 from toonlift.vlda.schedule import Schedule, ScheduleState
+from toonlift.vlda.variants import load_variants, write_variants
 
 _OPTIMIZERS = ("init", "step1", "step2", "step3")
 _FROZEN = ("projector", "perceptual", "face_parser")
@@ -64,6 +65,9 @@ class VLDAModule(ToonModule):
         truncation: truncation psi applied when mapping seeds.
         ground_truth: optional safetensors with ``depth``/``mask`` ``[N, S, S]`` for SIDE/MAD (a generator that
             returns depth, like the synthetic world, is used automatically).
+        variants: optional safetensors with ``w`` ``[N, V, w_dim]`` (sidecar ``names``): after image i is
+            reconstructed, its trained networks reconstruct each variant (e.g. Stage-2 expressions) by a forward
+            pass into ``avatar_NNNN/<name>/`` (``toonlift.vlda.variants``).
         image_size: side of the reconstruction (128 in GAN2Shape; the generator output is resized).
         first: iterations of step 1/2/3 in stage 0.
         later: iterations of step 1/2/3 in later stages.
@@ -106,6 +110,7 @@ class VLDAModule(ToonModule):
         latents: str | None = None,
         truncation: float = 1.0,
         ground_truth: str | None = None,
+        variants: str | None = None,
         image_size: int = 128,
         first: tuple[int, int, int] = (600, 600, 400),
         later: tuple[int, int, int] = (200, 500, 300),
@@ -164,6 +169,7 @@ class VLDAModule(ToonModule):
         self.state = ScheduleState()
         self.state.skip_empty(self.schedule)
         self.latents = load_latents(latents, generator.w_dim) if latents is not None else None
+        self.variants = load_variants(variants, len(self._all_latents()), generator.w_dim) if variants else None
         self.out_dir = Path(out_dir)
         self._image_ready: int | None = None
         self._proj: tuple[Tensor, Tensor] | None = None
@@ -364,9 +370,12 @@ class VLDAModule(ToonModule):
             canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
             recon, _, _ = rc.render_view(self.renderer, canon.texture, canon.depth, canon.view)
             folder = self.out_dir / f"avatar_{self.index:04d}"
-            write_avatar(
-                folder, canon, self.input_image, recon, self.renderer, self._metrics, gif_frames=self.hparams.gif_frames
-            )
+            frames = self.hparams.gif_frames
+            write_avatar(folder, canon, self.input_image, recon, self.renderer, self._metrics, gif_frames=frames)
+            if self.variants is not None:
+                ws, names = self.variants[0][self.index].to(self.device), self.variants[1]
+                g, size = self.projector.generator, self.image_size
+                write_variants(self.nets, g, ws, names, size, self.renderer, self.ranges, folder, frames)
         self._log_images(folder)
         self._history = {}
         self._image_ready = None

@@ -1,0 +1,46 @@
+"""The small generators shipped inside the package: the demo's stand-ins for an FFHQ model and its cartoon twin.
+
+* ``photo``: a StyleGAN2 trained from scratch on the synthetic *photo* domain (``configs/synthetic_photo_gan.yaml``);
+* ``cartoon``: Stage 1 fine-tuned from it on the synthetic *cartoon* domain (``configs/synthetic_cartoon_gan.yaml``).
+
+Each has its generator (EMA) and discriminator as safetensors + JSON sidecar under ``toonlift/assets/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch import nn
+
+from toonlift.utils.io import require_file
+
+ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
+SHIPPED = {
+    ("photo", "generator"): "synthetic_photo_g.safetensors",
+    ("photo", "discriminator"): "synthetic_photo_d.safetensors",
+    ("cartoon", "generator"): "synthetic_cartoon_g.safetensors",
+    ("cartoon", "discriminator"): "synthetic_cartoon_d.safetensors",
+}
+_HOW = {
+    "photo": "python cli.py fit --config configs/synthetic_photo_gan.yaml",
+    "cartoon": "python cli.py fit --config configs/synthetic_cartoon_gan.yaml",
+}
+
+
+def shipped_path(domain: str, part: str = "generator") -> Path:
+    """Path of a shipped model file (``domain`` in photo/cartoon, ``part`` in generator/discriminator)."""
+    name = SHIPPED[(domain, part)]
+    how = (
+        f"It ships with toonlift (toonlift/assets/{name}); reinstall the package, or retrain it with `{_HOW[domain]}` "
+        f"and copy the exported file there."
+    )
+    return require_file(ASSET_DIR / name, f"The shipped {domain} {part}", how)
+
+
+def load_shipped(domain: str, part: str = "generator") -> nn.Module:
+    """The shipped StyleGAN2 generator or discriminator of ``domain``, in eval mode."""
+    from toonlift.plugins.backbones.stylegan2.checkpoint import load_discriminator, load_generator
+
+    path = shipped_path(domain, part)
+    model = load_generator(path) if part == "generator" else load_discriminator(path)
+    return model.eval()
