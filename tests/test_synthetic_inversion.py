@@ -85,6 +85,9 @@ def test_truth_domain_changes_the_depth_not_the_pose_or_the_latent(tiny_g: nn.Mo
     both = (photo.mask > 0) & (toon.mask > 0)
     gap = (photo.depth - toon.depth).abs()[both].mean()
     assert gap > 2e-3, gap  # the toon head shape differs from the photo one (depth range is only 0.2)
+    head = invert_synthetic_faces(tiny_g, 2, 7000, steps=1, gt_size=48, mask_region="head")
+    assert bool((head.mask >= photo.mask).all()) and head.mask.sum() > 1.2 * photo.mask.sum()  # + hair and neck
+    torch.testing.assert_close(head.depth, photo.depth)
 
 
 def test_bad_arguments_raise_clear_errors(tiny_g: nn.Module) -> None:
@@ -94,6 +97,8 @@ def test_bad_arguments_raise_clear_errors(tiny_g: nn.Module) -> None:
         invert_synthetic_faces(tiny_g, 0, 0)
     with pytest.raises(ConfigError, match="steps"):
         invert_synthetic_faces(tiny_g, 1, 0, steps=0)
+    with pytest.raises(ConfigError, match="mask_region"):
+        invert_synthetic_faces(tiny_g, 1, 0, mask_region="hair")
     with pytest.raises(ConfigError, match="StyleGAN2"):
         invert_synthetic_faces(nn.Linear(2, 2), 1, 0)
 

@@ -21,12 +21,14 @@ from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
 from toonlift.plugins.backbones.stylegan2.projector import project
+from toonlift.synthetic.layout import FACE_PARTS
 from toonlift.synthetic.render import DOMAINS, FaceRenderer
 from toonlift.synthetic.sampler import sample_params
 from toonlift.utils.images import make_grid, save_image
 from toonlift.utils.io import atomic_write_json, save_safetensors
 
 FORMAT = "toonlift.synthetic_targets"
+MASK_REGIONS = ("face", "head")
 
 
 @dataclass
@@ -39,7 +41,7 @@ class SyntheticTargets:
         projected: ``[N, 3, S, S]`` ``G(w)`` with the generator's constant noise.
         depth: ``[N, T, T]`` ground-truth camera depth of ``truth_domain`` (renderer convention: 0.9-1.1, background
             1.1); ``T`` = ``gt_size`` (the VLDA ``image_size``), rendered natively at that size.
-        mask: ``[N, T, T]`` float ``{0, 1}`` head foreground of ``truth_domain``.
+        mask: ``[N, T, T]`` float ``{0, 1}`` foreground of ``truth_domain`` (``mask_region``: face or head).
         truth_domain: domain of ``depth``/``mask``.
         seed: world seed of the samples.
         indices: sample indices in the world of ``seed``.
@@ -63,6 +65,7 @@ class SyntheticTargets:
     target_domain: str = "photo"
     pose: Tensor | None = None
     generator_hash: str = ""
+    mask_region: str = "face"
     history: list[float] = field(default_factory=list)
 
 
@@ -92,11 +95,26 @@ def _check_args(generator: nn.Module, count: int, steps: int, truth_domain: str,
 
 
 def render_samples(
-    seed: int, indices: list[int], domain: str, size: int, device: torch.device | None = None
+    seed: int,
+    indices: list[int],
+    domain: str,
+    size: int,
+    device: torch.device | None = None,
+    mask_region: str = "face",
 ) -> dict[str, Tensor]:
-    """``{"image" [N,3,S,S], "depth" [N,S,S], "mask" [N,S,S], "pose" [N,3]}`` of samples ``indices`` of ``seed``."""
-    out = FaceRenderer(device=device or "cpu")(sample_params(seed, indices), domain, size, ("depth", "mask", "pose"))
-    return {"image": out["image"], "depth": out["depth"][:, 0], "mask": out["mask"][:, 0], "pose": out["pose"]}
+    """``{"image" [N,3,S,S], "depth" [N,S,S], "mask" [N,S,S], "pose" [N,3]}`` of samples ``indices`` of ``seed``.
+
+    ``mask_region``: ``"face"`` (the parser's face region: skin, nose, brows, eyes, lips, mouth, ears; no hair or
+    neck, like GAN2Shape's BiSeNet labels) or ``"head"`` (every rendered pixel of the head mesh).
+    """
+    if mask_region not in MASK_REGIONS:
+        raise ConfigError(f"mask_region must be one of {', '.join(MASK_REGIONS)}; got {mask_region!r}.")
+    params = sample_params(seed, indices)
+    out = FaceRenderer(device=device or "cpu")(params, domain, size, ("depth", "mask", "parts", "pose"))
+    mask = out["mask"][:, 0]
+    if mask_region == "face":
+        mask = torch.isin(out["parts"], out["parts"].new_tensor(FACE_PARTS)).float()
+    return {"image": out["image"], "depth": out["depth"][:, 0], "mask": mask, "pose": out["pose"]}
 
 
 def invert_synthetic_faces(
@@ -113,6 +131,7 @@ def invert_synthetic_faces(
     lr: float = 0.1,
     batch_size: int = 8,
     first: int = 0,
+    mask_region: str = "face",
 ) -> SyntheticTargets:
     """Project samples ``first .. first + count - 1`` of world ``seed`` into ``generator``'s W space.
 
@@ -133,6 +152,8 @@ def invert_synthetic_faces(
         lr: the projector's peak learning rate.
         batch_size: faces projected together (each has its own latent; Adam treats them independently).
         first: index of the first sample.
+        mask_region: foreground scored by SIDE/MAD: ``"face"`` (face parts, no hair or neck: the region VLDA's
+            prior and parser cover, as Unsup3d's synthetic faces) or ``"head"`` (the whole head mesh).
 
     Returns:
         The latents, targets, projections, ground truth and residuals.
@@ -140,6 +161,8 @@ def invert_synthetic_faces(
     _check_args(generator, count, steps, truth_domain, target_domain)
     if batch_size < 1:
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
+    if mask_region not in MASK_REGIONS:
+        raise ConfigError(f"mask_region must be one of {', '.join(MASK_REGIONS)}; got {mask_region!r}.")
     gt_size = int(gt_size or generator.size)
     if gt_size < 8:
         raise ConfigError(f"gt_size must be >= 8 pixels, got {gt_size}.")
@@ -153,10 +176,10 @@ def invert_synthetic_faces(
         perceptual = AnalyserPerceptualLoss()
     perceptual = perceptual.to(dev).eval()
     indices = list(range(first, first + count))
-    targets = render_samples(seed, indices, target_domain, generator.size, dev)
+    targets = render_samples(seed, indices, target_domain, generator.size, dev, mask_region)
     truth = targets if (truth_domain == target_domain and gt_size == generator.size) else None
     if truth is None:
-        truth = render_samples(seed, indices, truth_domain, gt_size, dev)
+        truth = render_samples(seed, indices, truth_domain, gt_size, dev, mask_region)
     ws, projected, history = [], [], []
     for lo in range(0, count, batch_size):
         chunk = targets["image"][lo : lo + batch_size]
@@ -195,6 +218,7 @@ def invert_synthetic_faces(
         target_domain=target_domain,
         pose=truth["pose"].cpu(),
         generator_hash=generator_fingerprint(generator),
+        mask_region=mask_region,
         history=history,
     )
 
@@ -237,6 +261,7 @@ def save_targets(targets: SyntheticTargets, out_dir: str | Path, extra_meta: dic
         "indices": list(targets.indices),
         "truth_domain": targets.truth_domain,
         "target_domain": targets.target_domain,
+        "mask_region": targets.mask_region,
         "generator_hash": targets.generator_hash,
         "gt_size": int(targets.depth.shape[-1]),
         "generator_size": int(targets.target.shape[-1]),

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth-domain", default="photo", choices=DOMAINS, help="domain of the ground-truth depth")
     p.add_argument("--target-domain", default="photo", choices=DOMAINS, help="domain of the projection targets")
     p.add_argument("--steps", type=int, default=200, help="projection steps (default 200)")
+    p.add_argument(
+        "--mask-region", default="face", choices=("face", "head"), help="ground-truth foreground (default face)"
+    )
     p.add_argument("--gt-size", type=int, default=None, help="side of the ground truth = VLDA image_size")
     p.add_argument("--mse", type=float, default=1.0, help="weight of the pixel MSE next to the perceptual term")
     p.add_argument("--lr", type=float, default=0.1, help="projector peak learning rate")
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         targets = invert_synthetic_faces(
             generator, args.count, args.seed, args.truth_domain, args.target_domain, args.steps,
             device=args.device, gt_size=args.gt_size, mse=args.mse, lr=args.lr, batch_size=args.batch,
-            first=args.first,
+            first=args.first, mask_region=args.mask_region,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         extra = {"generator": str(args.generator), "steps": args.steps, "seconds": round(seconds, 2)}
