@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and its residual against the cartoon renders",
     )
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's choice)")
     return p
 
 
@@ -82,6 +83,8 @@ def cartoon_check(cartoon_g: torch.nn.Module, targets, out: Path) -> dict:  # no
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(max(1, args.threads))
     try:
         from toonlift.plugins.backbones.stylegan2 import load_generator
         from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets
