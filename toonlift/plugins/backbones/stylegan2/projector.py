@@ -100,7 +100,9 @@ def project(
         mse: weight of a pixel MSE term.
         w_plus: optimise one ``w`` per layer (W+) instead of a single ``w``.
         n_mean_latent: codes averaged for the starting latent and the latent spread.
-        optimize_noise: also optimise the noise maps (reference: yes).
+        optimize_noise: also optimise the noise maps (reference: yes). When ``False`` the generator's constant
+            noise buffers are used and left untouched, so ``G.synthesis(latent, noise_mode="const")`` (what VLDA
+            renders) reproduces the projected image exactly.
         generator: random generator for the starting noise maps and the latent noise.
         callback: called as ``callback(step, stats)`` after every step.
     """
@@ -121,12 +123,14 @@ def project(
     if w_plus:
         latent = latent.unsqueeze(1).repeat(1, G.num_ws, 1)
     latent.requires_grad_(True)
-    noises = [n.normal_(generator=generator) for n in G.make_noise(batch, device=device)]
     params = [latent]
     if optimize_noise:
+        noises = [n.normal_(generator=generator) for n in G.make_noise(batch, device=device)]
         for n in noises:
             n.requires_grad_(True)
         params += noises
+    else:  # the constant buffers ([1, 1, r, r], broadcast over the batch); never re-normalised in place
+        noises = [getattr(G.noises, f"noise_{i}").expand(batch, -1, -1, -1) for i in range(G.num_layers)]
     opt = torch.optim.Adam(params, lr=lr)
     history: list[dict[str, float]] = []
     for i in range(steps):
@@ -138,7 +142,7 @@ def project(
         img = G.synthesis(latent + jitter, noise=noises).image
         img = _box_downsample(img, percept_size)
         p_loss = lpips.distance(img, target).sum()
-        n_loss = noise_regularization(noises)
+        n_loss = noise_regularization(noises) if optimize_noise else img.new_zeros(())
         m_loss = F.mse_loss(img, target)
         loss = p_loss + noise_regularize * n_loss + mse * m_loss
         if not torch.isfinite(loss):
@@ -146,7 +150,8 @@ def project(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        normalize_noises_(noises)
+        if optimize_noise:
+            normalize_noises_(noises)
         stats = {"loss": loss.item(), "lpips": p_loss.item(), "noise": n_loss.item(), "mse": m_loss.item()}
         stats["lr"] = step_lr
         history.append(stats)

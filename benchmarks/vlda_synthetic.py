@@ -1,0 +1,180 @@
+"""Stage-3 depth accuracy on GAN images with synthetic ground truth: SIDE/MAD of the prior, after stage 1, final.
+
+    python benchmarks/vlda_synthetic.py --generator g_photo.safetensors --count 20 --out outputs/bench_vlda_synth
+    python benchmarks/vlda_synthetic.py --generator g_photo.safetensors --cartoon-generator g_cartoon.safetensors \\
+        --discriminator d_cartoon.safetensors --count 20 --out outputs/bench_vlda_synth_cartoon
+    python benchmarks/vlda_synthetic.py --generator g.safetensors --count 2 --first 3 3 2 --later 1 1 1 --stages 1 \\
+        --init 5 --batch 2 --collect 1 --out /tmp/smoke        # smoke run
+
+``count`` synthetic faces of world ``--seed`` (photo renders) are projected into the photo generator
+(:func:`toonlift.synthetic.inversion.invert_synthetic_faces`); ``VLDAModule`` then reconstructs every latent with
+the photo generator and the photo truth, or with ``--cartoon-generator`` and the cartoon truth of the same
+parameters. The discriminator (step-2 feature loss) comes from ``--discriminator``; without one, a randomly
+initialised discriminator of the generator's widths is used (its first blocks are generic random features) and
+the JSON says so. Perceptual term: ``analyser_perceptual`` (0.5); face parser: ``synthetic_parser``.
+Prints a markdown table (mean ± std over faces) with the inversion residual, and writes ``results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from toonlift.lightning_modules.vlda import VLDAModule  # noqa: E402
+from toonlift.plugins.backbones.stylegan2 import load_generator  # noqa: E402
+from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator  # noqa: E402
+from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss  # noqa: E402
+from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser  # noqa: E402
+from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets  # noqa: E402
+
+
+class PhaseTimer(pl.Callback):
+    """Wall time per VLDA phase (init, step1, step2 incl. collection, step3) and per image."""
+
+    def __init__(self) -> None:
+        self.phase: dict[str, float] = {}
+        self.image: dict[int, float] = {}
+        self._t = 0.0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, module: VLDAModule, batch: object, idx: int) -> None:
+        self._key = (module.state.phase, module.state.image)
+        self._t = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: VLDAModule, out: object, batch: object, idx: int) -> None:
+        phase, image = self._key
+        if phase == "done":
+            return
+        dt = time.perf_counter() - self._t
+        self.phase[phase] = self.phase.get(phase, 0.0) + dt
+        self.image[image] = self.image.get(image, 0.0) + dt
+
+
+def _stat(values: list[float]) -> str:
+    a = np.asarray(values, dtype=float)
+    return f"{a.mean():.4g} ± {a.std():.2g}" if len(a) > 1 else f"{a.mean():.4g}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--generator", required=True, help="photo generator (.safetensors + .json)")
+    ap.add_argument("--cartoon-generator", default=None, help="run VLDA on this generator with the cartoon truth")
+    ap.add_argument("--discriminator", default=None, help="discriminator of the generator VLDA runs on")
+    ap.add_argument("--count", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=7000, help="synthetic world seed of the faces")
+    ap.add_argument("--steps", type=int, default=200, help="projection steps")
+    ap.add_argument("--mask-region", default="face", choices=("face", "head"), help="ground-truth foreground")
+    ap.add_argument("--first", type=int, nargs=3, default=[100, 100, 80])
+    ap.add_argument("--later", type=int, nargs=3, default=[40, 80, 60])
+    ap.add_argument("--stages", type=int, default=2)
+    ap.add_argument("--init", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--collect", type=int, default=25)
+    ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for p in (args.generator, args.cartoon_generator, args.discriminator):
+        if p is not None and not Path(p).is_file():
+            sys.exit(f"error: '{p}' not found (a toonlift .safetensors export with its .json sidecar)")
+    out = Path(args.out)
+    cartoon = args.cartoon_generator is not None
+    photo_g = load_generator(args.generator)
+
+    t0 = time.perf_counter()
+    targets = invert_synthetic_faces(
+        photo_g, args.count, args.seed, "cartoon" if cartoon else "photo", "photo", args.steps,
+        gt_size=args.image_size, mask_region=args.mask_region,
+    )  # fmt: skip
+    t_invert = time.perf_counter() - t0
+    paths = save_targets(targets, out / "targets", {"generator": args.generator, "steps": args.steps})
+
+    g = load_generator(args.cartoon_generator) if cartoon else photo_g
+    if args.discriminator is not None:
+        disc = StyleGAN2Discriminator(**_disc_arch(g), checkpoint=args.discriminator)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            disc = StyleGAN2Discriminator(**_disc_arch(g))
+    module = VLDAModule(
+        g, disc, perceptual=AnalyserPerceptualLoss(0.5), face_parser=SyntheticFaceParser(),
+        latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"]), image_size=args.image_size,
+        first=tuple(args.first), later=tuple(args.later), num_stages=args.stages, init_iters=args.init,
+        batch_size=args.batch, collect_batches=args.collect, out_dir=str(out / "vlda"),
+    )  # fmt: skip
+    timer = PhaseTimer()
+    trainer = pl.Trainer(
+        accelerator="auto", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+    )  # fmt: skip
+    t1 = time.perf_counter()
+    trainer.fit(module)
+    t_vlda = time.perf_counter() - t1
+
+    faces = [json.loads((out / "vlda" / f"avatar_{i:04d}" / "metrics.json").read_text()) for i in range(args.count)]
+    rows = {k: {m: [f[k][m] for f in faces] for m in ("side", "mad")} for k in ("prior", "stage1", "final")}
+    res = targets.residual
+    results = {
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}, {torch.get_num_threads()} "
+        "threads",
+        "device": str(trainer.strategy.root_device),
+        "torch": torch.__version__,
+        "generator": args.generator,
+        "cartoon_generator": args.cartoon_generator,
+        "truth_domain": targets.truth_domain,
+        "discriminator": args.discriminator or "random (no --discriminator)",
+        "count": args.count,
+        "seed": args.seed,
+        "schedule": {k: getattr(args, k) for k in ("first", "later", "stages", "init", "batch", "collect")},
+        "image_size": args.image_size,
+        "projection_steps": args.steps,
+        "mask_region": args.mask_region,
+        "per_face": {k: v for k, v in rows.items()},
+        "residual": res,
+        "seconds": {
+            "inversion_per_face": t_invert / args.count,
+            "vlda_per_face": t_vlda / args.count,
+            "vlda_per_phase_total": timer.phase,
+            "vlda_per_image": timer.image,
+        },
+    }
+    from toonlift.utils.io import atomic_write_json
+
+    atomic_write_json(out / "results.json", results)
+    side_unit = 1e-2
+    print(f"machine: {results['machine']}; device {results['device']}; torch {torch.__version__}")
+    print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {args.count} faces (seed {args.seed}), truth: "
+          f"{targets.truth_domain}; discriminator: {results['discriminator']}")  # fmt: skip
+    print("\n| depth | SIDE (x1e-2) | MAD (deg) |\n|---|---|---|")
+    for k in ("prior", "stage1", "final"):
+        side = [v / side_unit for v in rows[k]["side"]]
+        print(f"| {k} | {_stat(side)} | {_stat(rows[k]['mad'])} |")
+    print(f"\ninversion residual ({args.steps} steps): L1 {_stat(res['l1'])} (start {_stat(res['l1_start'])}), "
+          f"perceptual {_stat(res['perceptual'])} (start {_stat(res['perceptual_start'])})")  # fmt: skip
+    phases = ", ".join(f"{k} {v / args.count:.1f} s" for k, v in timer.phase.items())
+    print(f"wall time per face: inversion {t_invert / args.count:.1f} s, VLDA {t_vlda / args.count:.1f} s ({phases})")
+    print(f"wrote {out / 'results.json'}")
+
+
+def _disc_arch(g: torch.nn.Module) -> dict:
+    """The discriminator widths matching a StyleGAN2 generator's (the layout the GAN was trained with)."""
+    return {
+        "size": g.size,
+        "channel_multiplier": g.channel_multiplier,
+        "channel_max": g.channel_max,
+        "channel_base": g.channel_base,
+    }
+
+
+if __name__ == "__main__":
+    main()
