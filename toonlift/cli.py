@@ -34,6 +34,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.plugins.backbones.stylegan2.commands:project_main",
         "invert a photo into a StyleGAN2 latent (writes the latent and a side-by-side PNG)",
     ),
+    "invert-synthetic": (
+        "toonlift.synthetic.invert:main",
+        "invert synthetic faces with known depth into a generator (latents + ground truth for Stage 3)",
+    ),
     "export-generator": ("toonlift.training.export:main", "export a Stage-1 checkpoint's G_ema as safetensors + JSON"),
 }
 

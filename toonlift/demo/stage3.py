@@ -9,9 +9,12 @@ Stage-2 expressions of the face are reconstructed by the trained networks (``var
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
+from PIL import Image
 
 from toonlift.datamodules.steps import StepsDataModule
 from toonlift.demo.assets import load_shipped
@@ -20,9 +23,10 @@ from toonlift.lightning_modules.vlda import VLDAModule
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
 from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets
-from toonlift.utils.io import save_safetensors
+from toonlift.utils.io import atomic_path, save_safetensors
 
 EXPRESSION_NAMES = ("expression_minus", "expression_plus")
+STRIP_MAPS = ("input", "reconstruction", "depth", "normal", "albedo")
 
 
 def invert_face(ctx: DemoContext) -> dict:
@@ -40,6 +44,18 @@ def invert_face(ctx: DemoContext) -> dict:
     files = save_targets(targets, ctx.folder("stage3") / "face")
     ctx.shared["face"] = {"w": targets.w[0].cpu(), "files": files, "residual": targets.residual}
     return ctx.shared["face"]
+
+
+def avatar_strip(avatar: Path, variants: list[str]) -> Path:
+    """One row per reconstruction (the face, then each variant): input, reconstruction, depth, normals, albedo."""
+    rows = []
+    for folder in [avatar, *(avatar / v for v in variants)]:
+        tiles = [np.asarray(Image.open(folder / f"{n}.png").convert("RGB")) for n in STRIP_MAPS]
+        rows.append(np.concatenate(tiles, axis=1))
+    path = avatar / "strip.png"
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.concatenate(rows, axis=0)).save(tmp, format="PNG")
+    return path
 
 
 def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
@@ -91,8 +107,10 @@ def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
         f"(ellipsoid) -> {100 * final.get('side', float('nan')):.3f}, MAD {prior.get('mad', float('nan')):.1f} -> "
         f"{final.get('mad', float('nan')):.1f} deg"
     )
+    strip = avatar_strip(avatar, [n for n in EXPRESSION_NAMES if (avatar / n).is_dir()])
     seconds = timer.done(line)
     images = {n: ctx.rel(avatar / f"{n}.png") for n in ("input", "reconstruction", "depth", "normal", "albedo")}
+    images["strip"] = ctx.rel(strip)
     images.update(
         rotation_grid=ctx.rel(avatar / "rotation_grid.png"),
         relight_grid=ctx.rel(avatar / "relight_grid.png"),
