@@ -73,6 +73,13 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--truncation", type=float, default=0.7)
     ap.add_argument("--direction-index", type=int, default=0)
+    ap.add_argument(
+        "--pick-direction",
+        type=int,
+        default=0,
+        help="rank the first N SeFa directions by the analyser's expression change (16 other latents, seeds "
+        "100000+) and use the best, as the demo does (needs --analyser)",
+    )
     ap.add_argument("--directions-file", default=None)
     ap.add_argument("--alpha", type=float, default=5.0)
     ap.add_argument("--objective", default="paper")
@@ -111,6 +118,17 @@ def main() -> None:
         g, f, face_parser=parser, num_steps=args.steps, objective=args.objective, lambda_low=args.lambda_low
     )
     directions = load_directions(args.directions_file) if args.directions_file else sefa_directions(g)
+    if args.pick_direction:
+        if not args.analyser:
+            raise SystemExit("--pick-direction needs --analyser (the read-out that ranks the directions)")
+        from toonlift.editing.evaluation import rank_directions_by_readout
+
+        zr = torch.stack([torch.randn(g.z_dim, generator=torch.Generator().manual_seed(100000 + i)) for i in range(16)])
+        with torch.no_grad():
+            wr = g.mapping(zr.to(device))
+        ranking = rank_directions_by_readout(g, directions, readout, wr, args.alpha, slice(0, 12), args.pick_direction)
+        args.direction_index = ranking[0][0]
+        print("direction ranking (index, summed expression change):", [(k, round(v, 3)) for k, v in ranking])
     n = pick_direction(directions, args.direction_index).to(device)
     centre = g.mean_latent(4096, generator=torch.Generator().manual_seed(0)) if args.truncation < 1 else None
 

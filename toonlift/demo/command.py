@@ -11,9 +11,11 @@ Writes ``<out>/`` with every image, GIF and mesh, ``summary.json`` and ``index.h
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -25,6 +27,22 @@ from toonlift.errors import ConfigError
 from toonlift.utils.io import atomic_write_json
 
 STAGES = 4
+# Lightning notices that say nothing to a demo user (each stage is a short, deliberate fit)
+_QUIET_WARNINGS = (
+    r".*LeafSpec.*",
+    r".*module\(s\) in eval mode.*",
+    r".*configure_optimizers.*returned `None`.*",
+    r".*does not have many workers.*",
+    r".*`training_step` returned `None`.*",
+)
+
+
+def quiet_lightning() -> None:
+    """Keep the demo's console to progress bars and one line per stage."""
+    for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in _QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -110,6 +128,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument("--quick", action="store_true", help="a ~2-minute smoke run with tiny schedules")
     args = parser.parse_args(argv)
+    quiet_lightning()
     summary = run_demo(Path(args.out), args.seed, args.device, args.quick)
     print(f"done in {summary['total_seconds']:.0f} s: open {Path(args.out) / 'index.html'} in a browser")
     return 0
