@@ -79,6 +79,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--collect", type=int, default=25)
     ap.add_argument("--image-size", type=int, default=64)
+    ap.add_argument("--net-width", type=int, default=None, help="VLDA network width (default: max(4096 / size, 16))")
+    ap.add_argument("--disc-blocks", type=int, default=4, help="discriminator blocks in the step-2 feature loss")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
     args = ap.parse_args()
@@ -111,6 +113,7 @@ def main() -> None:
         latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"]), image_size=args.image_size,
         first=tuple(args.first), later=tuple(args.later), num_stages=args.stages, init_iters=args.init,
         batch_size=args.batch, collect_batches=args.collect, out_dir=str(out / "vlda"),
+        net_width=args.net_width, disc_blocks=args.disc_blocks,
     )  # fmt: skip
     timer = PhaseTimer()
     trainer = pl.Trainer(

@@ -34,11 +34,14 @@ _QUIET_WARNINGS = (
     r".*configure_optimizers.*returned `None`.*",
     r".*does not have many workers.*",
     r".*`training_step` returned `None`.*",
+    r".*will save all extracted features in buffer.*",
 )
 
 
 def quiet_lightning() -> None:
     """Keep the demo's console to progress bars and one line per stage."""
+    import pytorch_lightning  # noqa: F401 - its import sets its loggers to INFO; lower them afterwards
+
     for name in ("pytorch_lightning", "lightning_fabric", "lightning.pytorch"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for pattern in _QUIET_WARNINGS:

@@ -67,10 +67,14 @@ def render_gallery(summary: dict) -> str:
         ("normal", "normals"),
         ("albedo", "albedo"),
         ("rotation_gif", "rotation"),
-        ("expression_minus_gif", "expression -"),
-        ("expression_plus_gif", "expression +"),
+        ("expression_minus_input", "expression - (input)"),
+        ("expression_minus_gif", "expression - (rotation)"),
+        ("expression_plus_input", "expression + (input)"),
+        ("expression_plus_gif", "expression + (rotation)"),
     ):
         parts.append(_fig(img3.get(key), caption, 160))
+    strip = "input, reconstruction, depth, normals, albedo; then each expression"
+    parts.append("<br>" + _fig(img3.get("strip"), strip, 480))
     parts.append("<br>" + _fig(img3.get("rotation_grid"), "yaw -60..60, pitch -20/0/20", 640))
     parts.append(_fig(img3.get("relight_grid"), "relighting", 420))
     meshes = [(k, v) for k, v in img3.items() if "mesh" in k]

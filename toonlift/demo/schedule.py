@@ -24,6 +24,7 @@ class DemoSchedule:
         vlda_batch: VLDA pseudo samples per iteration.
         vlda_collect: batches of projected samples collected per stage.
         vlda_width: base width of the VLDA depth/albedo/view/light networks.
+        vlda_smooth: weight of VLDA's depth/shading smoothness (GAN2Shape: 0.01 at 128 px).
         metric_samples: generated and real images behind each FID/KID figure.
         gif_frames: frames of each rotation GIF.
     """
@@ -42,6 +43,7 @@ class DemoSchedule:
     vlda_batch: int
     vlda_collect: int
     vlda_width: int
+    vlda_smooth: float
     metric_samples: int
     gif_frames: int
 
@@ -65,6 +67,7 @@ DEFAULT = DemoSchedule(
     vlda_batch=8,
     vlda_collect=25,
     vlda_width=32,
+    vlda_smooth=0.01,
     metric_samples=512,
     gif_frames=24,
 )
@@ -84,6 +87,7 @@ QUICK = DemoSchedule(
     vlda_batch=4,
     vlda_collect=2,
     vlda_width=16,
+    vlda_smooth=0.01,
     metric_samples=32,
     gif_frames=6,
 )

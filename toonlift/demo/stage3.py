@@ -84,6 +84,7 @@ def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
         batch_size=sched.vlda_batch,
         collect_batches=sched.vlda_collect,
         net_width=sched.vlda_width,
+        lam_smooth=sched.vlda_smooth,
         disc_blocks=3,
         out_dir=str(folder),
         gif_frames=sched.gif_frames,

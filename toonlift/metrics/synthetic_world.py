@@ -42,7 +42,9 @@ def generator_fid_kid(
     """
     device = torch.device(device)
     feats = (features or SyntheticAnalyserFeatureExtractor()).to(device).eval()
-    metrics = GenerativeMetrics(feats.num_features, kid_subset_size=min(1000, num_samples), kid_subsets=50).to(device)
+    # KID subsets of half the samples (at most 1000, as usual) so that its std over 50 subsets means something
+    subset = max(2, min(1000, num_samples // 2))
+    metrics = GenerativeMetrics(feats.num_features, kid_subset_size=subset, kid_subsets=50).to(device)
     real = SyntheticFaces(domain=domain, resolution=generator.resolution, num_samples=num_samples, seed=seed)
     gen = torch.Generator().manual_seed(seed)
     for start in range(0, num_samples, batch_size):
