@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytorch_lightning as pl
 import torch
 
 from toonlift.demo.schedule import DemoSchedule
@@ -35,6 +36,18 @@ class DemoContext:
     def accelerator(self) -> str:
         """Lightning accelerator name for this device."""
         return "gpu" if self.device.type == "cuda" else "cpu"
+
+    def trainer(self, **overrides: object) -> pl.Trainer:
+        """A single-device Trainer for one demo stage: one epoch, no logger or checkpoints unless overridden."""
+        kwargs: dict = dict(
+            accelerator=self.accelerator,
+            devices=1,
+            max_epochs=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
+        )
+        return pl.Trainer(**{**kwargs, **overrides})
 
     def folder(self, name: str) -> Path:
         """``out/name``, created."""

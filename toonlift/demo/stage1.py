@@ -87,15 +87,10 @@ def run_stage1(ctx: DemoContext, timer: StageTimer) -> dict:
     )
     ws = fixed_latents(photo, ctx.seed)
     snaps = Snapshots(ws, max(1, sched.stage1_iterations // max(1, sched.stage1_snapshots)))
-    trainer = pl.Trainer(
-        accelerator=ctx.accelerator,
-        devices=1,
+    trainer = ctx.trainer(
         max_epochs=-1,
-        max_steps=-1,
         logger=pl.loggers.CSVLogger(str(folder), name="log"),
         callbacks=[snaps],
-        enable_checkpointing=False,
-        enable_model_summary=False,
         num_sanity_val_steps=0,
         limit_val_batches=0,
         log_every_n_steps=max(1, min(25, sched.stage1_iterations)),

@@ -8,7 +8,6 @@ Stage-3 face first) and renders them through the photo and the shipped cartoon g
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
@@ -64,14 +63,7 @@ def run_stage2(ctx: DemoContext, timer: StageTimer, first_w: Tensor) -> dict:
         lambda_low=0.2,
         out_dir=str(folder),
     )
-    trainer = pl.Trainer(
-        accelerator=ctx.accelerator,
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-    )
+    trainer = ctx.trainer()
     trainer.fit(module, datamodule=LatentsDataModule([str(latents_file)], batch_size=len(ws)))
 
     # read the optimised offsets back from the files the module wrote, as a user of Stage 2 would

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from PIL import Image
 
@@ -90,15 +89,7 @@ def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
         gif_frames=sched.gif_frames,
         seed=ctx.seed,
     )
-    trainer = pl.Trainer(
-        accelerator=ctx.accelerator,
-        devices=1,
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        log_every_n_steps=10,
-    )
+    trainer = ctx.trainer(log_every_n_steps=10)
     trainer.fit(module, datamodule=StepsDataModule())
     avatar = folder / "avatar_0000"
     metrics = json.loads((avatar / "metrics.json").read_text())
