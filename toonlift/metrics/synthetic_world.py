@@ -31,7 +31,7 @@ def generator_fid_kid(
     Args:
         generator: a backbone (``z`` from a seeded normal, no truncation, constant noise).
         domain: synthetic domain of the real images (``photo``, ``cartoon``, ``ink``).
-        num_samples: images on each side (KID subsets are capped at this).
+        num_samples: images on each side (KID uses 50 subsets of half of them, at most 1000).
         seed: seed of the real renders and of the latent codes (keep it away from training seeds).
         batch_size: images per forward pass.
         device: where the generator and the feature network run.
