@@ -25,6 +25,8 @@ class DemoSchedule:
         vlda_collect: batches of projected samples collected per stage.
         vlda_width: base width of the VLDA depth/albedo/view/light networks.
         vlda_smooth: weight of VLDA's depth/shading smoothness (GAN2Shape: 0.01 at 128 px).
+        vlda_perceptual: weight of the analyser perceptual term in VLDA (GAN2Shape's 0.5 is for LPIPS-VGG; with
+            the analyser's sharper features 0.5 makes the depth noisy, see BENCHMARKS "Stage 3 on GAN images").
         metric_samples: generated and real images behind each FID/KID figure.
         gif_frames: frames of each rotation GIF.
     """
@@ -44,6 +46,7 @@ class DemoSchedule:
     vlda_collect: int
     vlda_width: int
     vlda_smooth: float
+    vlda_perceptual: float
     metric_samples: int
     gif_frames: int
 
@@ -68,6 +71,7 @@ DEFAULT = DemoSchedule(
     vlda_collect=25,
     vlda_width=32,
     vlda_smooth=0.01,
+    vlda_perceptual=0.05,
     metric_samples=512,
     gif_frames=24,
 )
@@ -88,6 +92,7 @@ QUICK = DemoSchedule(
     vlda_collect=2,
     vlda_width=16,
     vlda_smooth=0.01,
+    vlda_perceptual=0.05,
     metric_samples=32,
     gif_frames=6,
 )

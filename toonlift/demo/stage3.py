@@ -70,7 +70,7 @@ def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
     module = VLDAModule(
         generator=load_shipped("cartoon"),
         discriminator=load_shipped("cartoon", "discriminator"),
-        perceptual=AnalyserPerceptualLoss(weight=0.5),
+        perceptual=AnalyserPerceptualLoss(weight=sched.vlda_perceptual),
         face_parser=SyntheticFaceParser(),
         latents=str(face["files"]["latents"]),
         ground_truth=str(face["files"]["ground_truth"]),
