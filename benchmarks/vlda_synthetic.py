@@ -11,8 +11,17 @@
 the photo generator and the photo truth, or with ``--cartoon-generator`` and the cartoon truth of the same
 parameters. The discriminator (step-2 feature loss) comes from ``--discriminator``; without one, a randomly
 initialised discriminator of the generator's widths is used (its first blocks are generic random features) and
-the JSON says so. Perceptual term: ``analyser_perceptual`` (0.5); face parser: ``synthetic_parser``.
+the JSON says so. Perceptual term: ``analyser_perceptual`` (``--perc-weight``, default 0.05: GAN2Shape's 0.5 is
+LPIPS-VGG's weight, and on the analyser's features it makes the depth noisy and every score worse); face parser:
+``synthetic_parser``.
 Prints a markdown table (mean ± std over faces) with the inversion residual, and writes ``results.json``.
+
+A flat plane (depth 1) is scored as the no-shape baseline. A second table scores the plane, the prior and the final
+depth **at half resolution** (both depth maps and masks 2x2-averaged,
+the intrinsics of the half-size image): at 64 px and a 10-degree field of view a pixel spans ~0.0027 depth units, so a
+depth ripple of a few thousandths tilts a normal by tens of degrees and the full-resolution MAD mostly measures
+pixel-scale noise; the half-resolution MAD measures the shape. ``--rescore`` recomputes both tables from an earlier
+run's ``--out`` folder without running anything.
 """
 
 from __future__ import annotations
@@ -27,14 +36,22 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from torch import Tensor  # noqa: E402
+
+from toonlift.functional.camera import fov_to_intrinsics  # noqa: E402
+from toonlift.functional.depth_metrics import depth_scores  # noqa: E402
 from toonlift.lightning_modules.vlda import VLDAModule  # noqa: E402
 from toonlift.plugins.backbones.stylegan2 import load_generator  # noqa: E402
 from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator  # noqa: E402
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss  # noqa: E402
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser  # noqa: E402
+from toonlift.plugins.renderers.depth_map import DepthMapRenderer  # noqa: E402
 from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets  # noqa: E402
+from toonlift.utils.io import atomic_write_json, load_safetensors  # noqa: E402
+from toonlift.vlda.inputs import prepare_image  # noqa: E402
 
 
 class PhaseTimer(pl.Callback):
@@ -65,7 +82,7 @@ def _stat(values: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--generator", required=True, help="photo generator (.safetensors + .json)")
+    ap.add_argument("--generator", default=None, help="photo generator (.safetensors + .json); required to run")
     ap.add_argument("--cartoon-generator", default=None, help="run VLDA on this generator with the cartoon truth")
     ap.add_argument("--discriminator", default=None, help="discriminator of the generator VLDA runs on")
     ap.add_argument("--count", type=int, default=20)
@@ -80,10 +97,16 @@ def main() -> None:
     ap.add_argument("--collect", type=int, default=25)
     ap.add_argument("--image-size", type=int, default=64)
     ap.add_argument("--net-width", type=int, default=None, help="VLDA network width (default: max(4096 / size, 16))")
+    ap.add_argument("--perc-weight", type=float, default=0.05, help="weight of the analyser perceptual term")
     ap.add_argument("--disc-blocks", type=int, default=4, help="discriminator blocks in the step-2 feature loss")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
+    ap.add_argument("--rescore", action="store_true", help="only re-score an earlier run's --out folder")
     args = ap.parse_args()
+    if args.rescore:
+        return report(Path(args.out))
+    if args.generator is None:
+        ap.error("--generator is required (unless --rescore)")
     if args.threads:
         torch.set_num_threads(args.threads)
     for p in (args.generator, args.cartoon_generator, args.discriminator):
@@ -109,7 +132,7 @@ def main() -> None:
             torch.manual_seed(0)
             disc = StyleGAN2Discriminator(**_disc_arch(g))
     module = VLDAModule(
-        g, disc, perceptual=AnalyserPerceptualLoss(0.5), face_parser=SyntheticFaceParser(),
+        g, disc, perceptual=AnalyserPerceptualLoss(args.perc_weight), face_parser=SyntheticFaceParser(),
         latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"]), image_size=args.image_size,
         first=tuple(args.first), later=tuple(args.later), num_stages=args.stages, init_iters=args.init,
         batch_size=args.batch, collect_batches=args.collect, out_dir=str(out / "vlda"),
@@ -139,6 +162,9 @@ def main() -> None:
         "count": args.count,
         "seed": args.seed,
         "schedule": {k: getattr(args, k) for k in ("first", "later", "stages", "init", "batch", "collect")},
+        "perc_weight": args.perc_weight,
+        "net_width": args.net_width,
+        "disc_blocks": args.disc_blocks,
         "image_size": args.image_size,
         "projection_steps": args.steps,
         "mask_region": args.mask_region,
@@ -151,21 +177,77 @@ def main() -> None:
             "vlda_per_image": timer.image,
         },
     }
-    from toonlift.utils.io import atomic_write_json
-
     atomic_write_json(out / "results.json", results)
+    report(out)
+
+
+def _half(x: Tensor) -> Tensor:
+    return F.avg_pool2d(x.unsqueeze(1), 2).squeeze(1)
+
+
+@torch.no_grad()
+def extra_scores(out: Path, results: dict) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Per face: SIDE/MAD of a flat plane (depth 1, the no-shape baseline) at full resolution, and of the flat plane,
+    the ellipsoid prior and the final depth at half resolution (see the module docstring)."""
+    size, count = results["image_size"], results["count"]
+    renderer = DepthMapRenderer(image_size=size)
+    k_half = fov_to_intrinsics(renderer.fov, size // 2)
+    gt, _ = load_safetensors(out / "targets" / "ground_truth.safetensors", what="ground truth")
+    w, _ = load_safetensors(out / "targets" / "latents.safetensors", what="latents")
+    g = load_generator(results["cartoon_generator"] or results["generator"])
+    full = {"flat": {"side": [], "mad": []}}
+    half: dict[str, dict[str, list[float]]] = {k: {"side": [], "mad": []} for k in ("flat", "prior", "final")}
+    zero = torch.zeros(1, 6)
+    for i in range(count):
+        folder = out / "vlda" / f"avatar_{i:04d}"
+        maps, meta = load_safetensors(folder / "maps.safetensors", what="VLDA maps")
+        prior = prepare_image(g, w["w"][i : i + 1], size, SyntheticFaceParser()).ellipsoid
+        gt_depth, gt_mask = gt["depth"][i : i + 1], gt["mask"][i : i + 1]
+        shapes = {"flat": (torch.ones_like(prior), zero), "prior": (prior, zero)}
+        shapes["final"] = (maps["depth"][None], torch.tensor([meta["view"]]))
+        for key, (depth, view) in shapes.items():
+            recon = renderer.warp_canon_depth(depth, view)
+            valid = renderer.valid_mask(recon)[:, 0]
+            if key == "flat":
+                scores = depth_scores(recon, gt_depth, gt_mask, valid, renderer.K)
+                for m in ("side", "mad"):
+                    full[key][m].append(float(scores[m]))
+            fg, ok = (_half(gt_mask) > 0.99).float(), (_half(valid) > 0.99).float()
+            scores = depth_scores(_half(recon), _half(gt_depth), fg, ok, k_half)
+            for m in ("side", "mad"):
+                half[key][m].append(float(scores[m]))
+    return {"full": full, "half": half}
+
+
+def report(out: Path) -> None:
+    """Print the tables of the run in ``out`` (and add the half-resolution scores to its ``results.json``)."""
+    results = json.loads((out / "results.json").read_text())
+    if "extra_scores" not in results:
+        results["extra_scores"] = extra_scores(out, results)
+        atomic_write_json(out / "results.json", results)
+    rows, res, count = results["per_face"], results["residual"], results["count"]
+    extra = results["extra_scores"]
+    cartoon = results["cartoon_generator"] is not None
     side_unit = 1e-2
     print(f"machine: {results['machine']}; device {results['device']}; torch {torch.__version__}")
-    print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {args.count} faces (seed {args.seed}), truth: "
-          f"{targets.truth_domain}; discriminator: {results['discriminator']}")  # fmt: skip
+    print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {count} faces (seed {results['seed']}), truth: "
+          f"{results['truth_domain']}; discriminator: {results['discriminator']}; perceptual weight "
+          f"{results.get('perc_weight', 0.5)}")  # fmt: skip
     print("\n| depth | SIDE (x1e-2) | MAD (deg) |\n|---|---|---|")
-    for k in ("prior", "stage1", "final"):
-        side = [v / side_unit for v in rows[k]["side"]]
-        print(f"| {k} | {_stat(side)} | {_stat(rows[k]['mad'])} |")
-    print(f"\ninversion residual ({args.steps} steps): L1 {_stat(res['l1'])} (start {_stat(res['l1_start'])}), "
-          f"perceptual {_stat(res['perceptual'])} (start {_stat(res['perceptual_start'])})")  # fmt: skip
-    phases = ", ".join(f"{k} {v / args.count:.1f} s" for k, v in timer.phase.items())
-    print(f"wall time per face: inversion {t_invert / args.count:.1f} s, VLDA {t_vlda / args.count:.1f} s ({phases})")
+    for k, r in (("flat plane", extra["full"]["flat"]), *((k, rows[k]) for k in ("prior", "stage1", "final"))):
+        print(f"| {k} | {_stat([v / side_unit for v in r['side']])} | {_stat(r['mad'])} |")
+    wins = sum(f < p for f, p in zip(rows["final"]["side"], rows["prior"]["side"]))
+    print(f"\nfinal SIDE below the prior's on {wins} of {count} faces")
+    half = extra["half"]
+    print("\nat half resolution (2x2-averaged depth and masks):\n\n| depth | SIDE (x1e-2) | MAD (deg) |\n|---|---|---|")
+    for k in ("flat", "prior", "final"):
+        print(f"| {k} | {_stat([v / side_unit for v in half[k]['side']])} | {_stat(half[k]['mad'])} |")
+    l1, perc = (f"{_stat(res[k])} (start {_stat(res[k + '_start'])})" for k in ("l1", "perceptual"))
+    print(f"\ninversion residual ({results['projection_steps']} steps): L1 {l1}, perceptual {perc}")
+    sec = results["seconds"]
+    phases = ", ".join(f"{k} {v / count:.1f} s" for k, v in sec["vlda_per_phase_total"].items())
+    print(f"wall time per face: inversion {sec['inversion_per_face']:.1f} s, VLDA {sec['vlda_per_face']:.1f} s "
+          f"({phases})")  # fmt: skip
     print(f"wrote {out / 'results.json'}")
 
 
