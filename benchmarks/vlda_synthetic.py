@@ -17,10 +17,10 @@ LPIPS-VGG's weight, and on the analyser's features it makes the depth noisy and 
 Prints a markdown table (mean ± std over faces) with the inversion residual, and writes ``results.json``.
 
 A flat plane (depth 1) is scored as the no-shape baseline. A second table scores the plane, the prior and the final
-depth **at half resolution** (both depth maps and masks 2x2-averaged,
-the intrinsics of the half-size image): at 64 px and a 10-degree field of view a pixel spans ~0.0027 depth units, so a
-depth ripple of a few thousandths tilts a normal by tens of degrees and the full-resolution MAD mostly measures
-pixel-scale noise; the half-resolution MAD measures the shape. ``--rescore`` recomputes both tables from an earlier
+depth **at half resolution** (both depth maps and masks 2x2-averaged, the intrinsics of the half-size image): at
+64 px and a 10-degree field of view a pixel spans ~0.0027 depth units, so a depth ripple of a few thousandths tilts
+a normal by tens of degrees and the full-resolution MAD mostly measures pixel-scale noise; the half-resolution MAD
+measures the shape. ``--rescore`` recomputes both tables from an earlier
 run's ``--out`` folder without running anything.
 """
 
@@ -197,11 +197,11 @@ def extra_scores(out: Path, results: dict) -> dict[str, dict[str, dict[str, list
     g = load_generator(results["cartoon_generator"] or results["generator"])
     full = {"flat": {"side": [], "mad": []}}
     half: dict[str, dict[str, list[float]]] = {k: {"side": [], "mad": []} for k in ("flat", "prior", "final")}
-    zero = torch.zeros(1, 6)
+    zero, parser = torch.zeros(1, 6), SyntheticFaceParser()
     for i in range(count):
         folder = out / "vlda" / f"avatar_{i:04d}"
         maps, meta = load_safetensors(folder / "maps.safetensors", what="VLDA maps")
-        prior = prepare_image(g, w["w"][i : i + 1], size, SyntheticFaceParser()).ellipsoid
+        prior = prepare_image(g, w["w"][i : i + 1], size, parser).ellipsoid
         gt_depth, gt_mask = gt["depth"][i : i + 1], gt["mask"][i : i + 1]
         shapes = {"flat": (torch.ones_like(prior), zero), "prior": (prior, zero)}
         shapes["final"] = (maps["depth"][None], torch.tensor([meta["view"]]))
@@ -221,6 +221,8 @@ def extra_scores(out: Path, results: dict) -> dict[str, dict[str, dict[str, list
 
 def report(out: Path) -> None:
     """Print the tables of the run in ``out`` (and add the half-resolution scores to its ``results.json``)."""
+    if not (out / "results.json").is_file():
+        sys.exit(f"error: '{out / 'results.json'}' not found: --out must be the folder of an earlier complete run")
     results = json.loads((out / "results.json").read_text())
     if "extra_scores" not in results:
         results["extra_scores"] = extra_scores(out, results)
