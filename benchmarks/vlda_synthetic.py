@@ -22,6 +22,10 @@ depth **at half resolution** (both depth maps and masks 2x2-averaged, the intrin
 a normal by tens of degrees and the full-resolution MAD mostly measures pixel-scale noise; the half-resolution MAD
 measures the shape. ``--rescore`` recomputes both tables from an earlier
 run's ``--out`` folder without running anything.
+
+Long schedules can be split: ``--start`` picks the first face index of the world, so several processes (or
+machines) can each run a slice into their own ``--out``; ``--merge DIR [DIR ...]`` then prints one table over all
+the slices (they must share the world seed, generators and schedule, and not overlap).
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ def main() -> None:
     ap.add_argument("--discriminator", default=None, help="discriminator of the generator VLDA runs on")
     ap.add_argument("--count", type=int, default=20)
     ap.add_argument("--seed", type=int, default=7000, help="synthetic world seed of the faces")
+    ap.add_argument("--start", type=int, default=0, help="index of the first face in the world (to split a run)")
     ap.add_argument("--steps", type=int, default=200, help="projection steps")
     ap.add_argument("--mask-region", default="face", choices=("face", "head"), help="ground-truth foreground")
     ap.add_argument("--first", type=int, nargs=3, default=[100, 100, 80])
@@ -102,9 +107,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
     ap.add_argument("--rescore", action="store_true", help="only re-score an earlier run's --out folder")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="DIR", help="one table over several runs' folders")
     args = ap.parse_args()
     if args.rescore:
-        return report(Path(args.out))
+        return report([Path(args.out)])
+    if args.merge:
+        return report([Path(d) for d in args.merge])
+    if args.start < 0 or args.count < 1:
+        ap.error("--start must be >= 0 and --count >= 1")
     if args.generator is None:
         ap.error("--generator is required (unless --rescore)")
     if args.threads:
@@ -119,7 +129,7 @@ def main() -> None:
     t0 = time.perf_counter()
     targets = invert_synthetic_faces(
         photo_g, args.count, args.seed, "cartoon" if cartoon else "photo", "photo", args.steps,
-        gt_size=args.image_size, mask_region=args.mask_region,
+        gt_size=args.image_size, mask_region=args.mask_region, first=args.start,
     )  # fmt: skip
     t_invert = time.perf_counter() - t0
     paths = save_targets(targets, out / "targets", {"generator": args.generator, "steps": args.steps})
@@ -161,6 +171,7 @@ def main() -> None:
         "discriminator": args.discriminator or "random (no --discriminator)",
         "count": args.count,
         "seed": args.seed,
+        "start": args.start,
         "schedule": {k: getattr(args, k) for k in ("first", "later", "stages", "init", "batch", "collect")},
         "perc_weight": args.perc_weight,
         "net_width": args.net_width,
@@ -178,7 +189,7 @@ def main() -> None:
         },
     }
     atomic_write_json(out / "results.json", results)
-    report(out)
+    report([out])
 
 
 def _half(x: Tensor) -> Tensor:
@@ -219,22 +230,71 @@ def extra_scores(out: Path, results: dict) -> dict[str, dict[str, dict[str, list
     return {"full": full, "half": half}
 
 
-def report(out: Path) -> None:
-    """Print the tables of the run in ``out`` (and add the half-resolution scores to its ``results.json``)."""
+def _scored(out: Path) -> dict:
+    """The ``results.json`` of the complete run in ``out``, with the half-resolution scores added (and cached)."""
     if not (out / "results.json").is_file():
         sys.exit(f"error: '{out / 'results.json'}' not found: --out must be the folder of an earlier complete run")
     results = json.loads((out / "results.json").read_text())
     if "extra_scores" not in results:
         results["extra_scores"] = extra_scores(out, results)
         atomic_write_json(out / "results.json", results)
+    return results
+
+
+# Settings that must agree for runs to be merged into one table.
+_SAME = ("seed", "generator", "cartoon_generator", "discriminator", "schedule", "perc_weight", "net_width",
+         "disc_blocks", "image_size", "projection_steps", "mask_region")  # fmt: skip
+
+
+def _cat_lists(trees: list[dict]) -> dict:
+    """Concatenate the lists at the same place in several nested dicts of lists (one per run)."""
+    out = {}
+    for k, v in trees[0].items():
+        parts = [t[k] for t in trees]
+        out[k] = _cat_lists(parts) if isinstance(v, dict) else [x for part in parts for x in part]
+    return out
+
+
+def _concat(runs: list[dict]) -> dict:
+    """One run's worth of results from several runs over disjoint face slices of the same world and schedule."""
+    if len(runs) == 1:
+        return runs[0]
+    first = runs[0]
+    for r in runs[1:]:
+        bad = [k for k in _SAME if r.get(k) != first.get(k)]
+        if bad:
+            sys.exit(f"error: the runs to merge differ in {', '.join(bad)}: merge only slices of one experiment")
+    spans = sorted((r.get("start", 0), r.get("start", 0) + r["count"]) for r in runs)
+    if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+        sys.exit(f"error: the runs to merge overlap (face ranges {spans}): give each slice its own --start")
+
+    merged = dict(first)
+    merged["count"] = sum(r["count"] for r in runs)
+    merged["slices"] = spans
+    for key in ("per_face", "residual", "extra_scores"):  # nested dicts of per-face lists
+        merged[key] = _cat_lists([r[key] for r in runs])
+    n = merged["count"]
+    sec = {k: sum(r["seconds"][k] * r["count"] for r in runs) / n for k in ("inversion_per_face", "vlda_per_face")}
+    phases = {k for r in runs for k in r["seconds"]["vlda_per_phase_total"]}
+    totals = [r["seconds"]["vlda_per_phase_total"] for r in runs]
+    sec["vlda_per_phase_total"] = {k: sum(t.get(k, 0.0) for t in totals) for k in sorted(phases)}
+    merged["seconds"] = sec
+    return merged
+
+
+def report(outs: list[Path]) -> None:
+    """Print the tables of the runs in ``outs`` (one table over all of them; see :func:`_concat`)."""
+    results = _concat([_scored(o) for o in outs])
     rows, res, count = results["per_face"], results["residual"], results["count"]
     extra = results["extra_scores"]
     cartoon = results["cartoon_generator"] is not None
     side_unit = 1e-2
     print(f"machine: {results['machine']}; device {results['device']}; torch {torch.__version__}")
-    print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {count} faces (seed {results['seed']}), truth: "
-          f"{results['truth_domain']}; discriminator: {results['discriminator']}; perceptual weight "
-          f"{results.get('perc_weight', 0.5)}")  # fmt: skip
+    start = results.get("start", 0)
+    faces = ", ".join(f"{a}-{b - 1}" for a, b in results.get("slices", [(start, start + count)]))
+    print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {count} faces (seed {results['seed']}, faces "
+          f"{faces}), truth: {results['truth_domain']}; discriminator: {results['discriminator']}; perceptual "
+          f"weight {results.get('perc_weight', 0.5)}; schedule {results['schedule']}")  # fmt: skip
     print("\n| depth | SIDE (x1e-2) | MAD (deg) |\n|---|---|---|")
     for k, r in (("flat plane", extra["full"]["flat"]), *((k, rows[k]) for k in ("prior", "stage1", "final"))):
         print(f"| {k} | {_stat([v / side_unit for v in r['side']])} | {_stat(r['mad'])} |")
@@ -250,7 +310,8 @@ def report(out: Path) -> None:
     phases = ", ".join(f"{k} {v / count:.1f} s" for k, v in sec["vlda_per_phase_total"].items())
     print(f"wall time per face: inversion {sec['inversion_per_face']:.1f} s, VLDA {sec['vlda_per_face']:.1f} s "
           f"({phases})")  # fmt: skip
-    print(f"wrote {out / 'results.json'}")
+    if len(outs) == 1:
+        print(f"wrote {outs[0] / 'results.json'}")
 
 
 def _disc_arch(g: torch.nn.Module) -> dict:
