@@ -255,6 +255,17 @@ def _cat_lists(trees: list[dict]) -> dict:
     return out
 
 
+def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted half-open face ranges with touching ones joined: [(0, 1), (1, 3), (5, 6)] -> [(0, 3), (5, 6)]."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
 def _concat(runs: list[dict]) -> dict:
     """One run's worth of results from several runs over disjoint face slices of the same world and schedule."""
     if len(runs) == 1:
@@ -291,7 +302,7 @@ def report(outs: list[Path]) -> None:
     side_unit = 1e-2
     print(f"machine: {results['machine']}; device {results['device']}; torch {torch.__version__}")
     start = results.get("start", 0)
-    faces = ", ".join(f"{a}-{b - 1}" for a, b in results.get("slices", [(start, start + count)]))
+    faces = ", ".join(f"{a}-{b - 1}" for a, b in _joined(results.get("slices", [(start, start + count)])))
     print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {count} faces (seed {results['seed']}, faces "
           f"{faces}), truth: {results['truth_domain']}; discriminator: {results['discriminator']}; perceptual "
           f"weight {results.get('perc_weight', 0.5)}; schedule {results['schedule']}")  # fmt: skip
