@@ -47,20 +47,24 @@ def visibility(renderer: FaceRenderer, faces: int, resolution: int) -> list[floa
 
 
 @torch.no_grad()
-def features(analyser: FaceAnalyser, renderer: FaceRenderer, seed: int, count: int) -> tuple[dict, torch.Tensor]:
-    """Frozen analyser features ``{layer: [N, D]}`` and true expressions ``[N, E]`` of ``count`` faces of ``seed``."""
+def features(
+    analyser: FaceAnalyser, renderer: FaceRenderer, seed: int, count: int
+) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """Frozen analyser features ``{layer: [N, D]}``, the analyser head's expressions ``[N, E]`` and the true
+    expressions ``[N, E]`` of ``count`` faces of ``seed``."""
     feats: dict[str, list[torch.Tensor]] = {k: [] for k in LAYERS}
-    expr = []
+    heads, expr = [], []
     for lo in range(0, count, 100):
         p = sample_params(seed, range(lo, min(lo + 100, count)))
-        a = analyser
-        low = a.stage2(a.stem(a.prepare(renderer(p, "photo", 64, outputs=())["image"])))  # [B, 2w, 16, 16]
-        mid = a.stage3(low)  # [B, 4w, 8, 8]
-        top = a.stage4(mid)  # [B, 8w, 4, 4]
-        for k, f in zip(LAYERS, (top.mean((2, 3)), top.flatten(1), mid.flatten(1), F.avg_pool2d(low, 2).flatten(1))):
+        out = analyser(renderer(p, "photo", 64, outputs=())["image"])
+        mid = analyser.stage3(out.low)  # [B, 4w, 8, 8]: the forward pass keeps only the pooled top and the low maps
+        top = analyser.stage4(mid)  # [B, 8w, 4, 4]
+        maps = (out.features, top.flatten(1), mid.flatten(1), F.avg_pool2d(out.low, 2).flatten(1))
+        for k, f in zip(LAYERS, maps):
             feats[k].append(f)
+        heads.append(out.expression)
         expr.append(p.expression)
-    return {k: torch.cat(v).double() for k, v in feats.items()}, torch.cat(expr).double()
+    return {k: torch.cat(v).double() for k, v in feats.items()}, torch.cat(heads).double(), torch.cat(expr).double()
 
 
 def r2(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
@@ -86,14 +90,9 @@ def main() -> None:
     renderer, analyser = FaceRenderer(), FaceAnalyser.load(args.analyser)
 
     vis = {res: visibility(renderer, args.faces, res) for res in (64, 128)}
-    x, y = features(analyser, renderer, 2000, args.train)
-    xt, yt = features(analyser, renderer, 1000, args.test)
-    with torch.no_grad():
-        heads = []
-        for lo in range(0, args.test, 100):
-            image = renderer(sample_params(1000, range(lo, min(lo + 100, args.test))), "photo", 64, outputs=())["image"]
-            heads.append(analyser(image).expression)
-        own = r2(torch.cat(heads).double(), yt)
+    x, _, y = features(analyser, renderer, 2000, args.train)
+    xt, heads, yt = features(analyser, renderer, 1000, args.test)
+    own = r2(heads, yt)
     probe = {k: torch.stack([ridge_probe(x[k], y, xt[k], yt, lam) for lam in (10.0, 100.0, 1000.0)]).amax(0)
              for k in LAYERS}  # fmt: skip
 
