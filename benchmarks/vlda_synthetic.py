@@ -116,7 +116,7 @@ def main() -> None:
     if args.start < 0 or args.count < 1:
         ap.error("--start must be >= 0 and --count >= 1")
     if args.generator is None:
-        ap.error("--generator is required (unless --rescore)")
+        ap.error("--generator is required (unless --rescore or --merge)")
     if args.threads:
         torch.set_num_threads(args.threads)
     for p in (args.generator, args.cartoon_generator, args.discriminator):
