@@ -29,6 +29,12 @@ def _views(pitches_deg: list[float], yaws_deg: list[float], device: torch.device
     return torch.tensor(rows, dtype=torch.float32, device=device)
 
 
+def _geometry(renderer: nn.Module) -> dict:
+    """The renderer settings needed to re-render saved maps (``toonlift.vlda.rendered_views``)."""
+    keys = ("fov", "min_depth", "max_depth", "rot_center_depth")
+    return {k: float(getattr(renderer, k)) for k in keys if hasattr(renderer, k)}
+
+
 def _on_white(image: Tensor, mask: Tensor) -> Tensor:
     return image * mask + (1 - mask)
 
@@ -113,7 +119,7 @@ def write_avatar(
     save_safetensors(
         maps,
         {"depth": canon.depth[0], "albedo": canon.albedo[0], "normal": canon.normal[0], "shading": canon.shading[0]},
-        {"format": "toonlift.vlda.maps", "version": 1, "view": canon.view[0].tolist()},
+        {"format": "toonlift.vlda.maps", "version": 1, "view": canon.view[0].tolist(), "renderer": _geometry(renderer)},
     )
     written.append(maps)
     views = _views(list(ROTATION_PITCHES_DEG), list(ROTATION_YAWS_DEG), dev)
