@@ -1,4 +1,4 @@
-"""Everything VLDA writes for one avatar: maps, rotation and relighting grids, a rotation GIF, meshes, metrics.
+"""Everything VLDA writes for one avatar: maps, rotation and relighting grids, rotation GIF and MP4, meshes, metrics.
 
 Every file is written atomically (``atomic_path``): a killed run leaves complete files or none.
 """
@@ -6,6 +6,7 @@ Every file is written atomically (``atomic_path``): a killed run leaves complete
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from torch import Tensor, nn
 from toonlift.export.mesh_export import depth_map_to_mesh, save_glb, save_obj
 from toonlift.functional.shading import reference_light_direction
 from toonlift.utils.images import make_grid, save_grid, save_image, to_uint8
-from toonlift.utils.io import atomic_path, atomic_write_json, save_safetensors
+from toonlift.utils.io import atomic_path, atomic_write_bytes, atomic_write_json, save_safetensors
 from toonlift.vlda.reconstructor import Canonical, render_view
 
 ROTATION_YAWS_DEG = (-60.0, -40.0, -20.0, 0.0, 20.0, 40.0, 60.0)
@@ -77,6 +78,25 @@ def save_gif(frames: Tensor, path: Path, fps: int = 12) -> Path:
     return path
 
 
+def save_mp4(frames: Tensor, path: Path, fps: int = 12) -> Path | None:
+    """Write ``[N, 3, H, W]`` frames in ``[-1, 1]`` as an H.264 MP4 (yuv420p, plays in browsers), atomically.
+
+    ffmpeg comes with the ``imageio-ffmpeg`` dependency. Where it cannot run (an unusual platform) the MP4 is skipped
+    with a warning and ``None`` is returned: the GIF holds the same frames.
+    """
+    import imageio.v3 as iio
+
+    try:
+        # macro_block_size 2: H.264 needs even sides only; keep the frames unscaled
+        data = iio.imwrite("<bytes>", to_uint8(frames), extension=".mp4", fps=fps, codec="libx264", macro_block_size=2)
+    except Exception as err:  # noqa: BLE001 - any ffmpeg/plugin failure only costs this optional copy of the GIF
+        why = f"{type(err).__name__}: {err}"
+        warnings.warn(f"{path.name} not written ({why}); the GIF has the same frames.", stacklevel=2)
+        return None
+    atomic_write_bytes(path, data)
+    return path
+
+
 @torch.no_grad()
 def write_avatar(
     out_dir: Path,
@@ -132,6 +152,8 @@ def write_avatar(
     half = np.linspace(-60, 60, max(gif_frames // 2, 2)).tolist()
     frames = rotation_renders(renderer, canon.texture, canon.depth, _views([0.0], half + half[::-1][1:-1], dev))
     written.append(save_gif(frames, out_dir / "rotation.gif"))
+    mp4 = save_mp4(frames, out_dir / "rotation.mp4")
+    written += [mp4] if mp4 is not None else []
     mesh = depth_map_to_mesh(canon.depth[0], renderer.K, canon.texture[0], mask=mesh_mask)
     written += save_obj(mesh, out_dir / "mesh.obj")
     written.append(save_glb(mesh, out_dir / "mesh.glb"))
