@@ -116,3 +116,12 @@ class GenerativeMetrics(nn.Module):
         self.kid.subset_size = max(2, min(self.kid_subset_size, n_real, n_fake))
         kid_mean, kid_std = self.kid.compute()
         return {"fid": fid.float(), "kid_mean": kid_mean.float(), "kid_std": kid_std.float()}
+
+
+def scores_x1e3(out: dict[str, Tensor]) -> dict[str, float]:
+    """``GenerativeMetrics.compute`` output as plain numbers: ``{"fid", "kid_x1e3", "kid_std_x1e3"}`` (KID x1000)."""
+    return {
+        "fid": float(out["fid"]),
+        "kid_x1e3": 1e3 * float(out["kid_mean"]),
+        "kid_std_x1e3": 1e3 * float(out["kid_std"]),
+    }

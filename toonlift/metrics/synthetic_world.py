@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from toonlift.metrics.generative import GenerativeMetrics
+from toonlift.metrics.generative import GenerativeMetrics, scores_x1e3
 from toonlift.plugins.features.synthetic_analyser import SyntheticAnalyserFeatureExtractor
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.synthetic.dataset import SyntheticFaces
@@ -54,12 +54,7 @@ def generator_fid_kid(
         fake = generator(z, noise_mode="const").image.clamp(-1, 1)
         metrics.update(feats(fake), real=False)
     out = metrics.compute()
-    return {
-        "fid": float(out["fid"]),
-        "kid_x1e3": 1e3 * float(out["kid_mean"]),
-        "kid_std_x1e3": 1e3 * float(out["kid_std"]),
-        "samples": num_samples,
-    }
+    return {**scores_x1e3(out), "samples": num_samples}
 
 
 @torch.no_grad()

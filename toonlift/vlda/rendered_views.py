@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from toonlift.errors import DataError
-from toonlift.metrics.generative import GenerativeMetrics
+from toonlift.metrics.generative import GenerativeMetrics, scores_x1e3
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.utils.io import load_safetensors
 from toonlift.vlda.reconstructor import render_view
@@ -157,10 +157,4 @@ def fid_kid(
     with torch.random.fork_rng():  # KID draws its subsets from the global generator: seed them, leave it as it was
         torch.manual_seed(0)
         out = metrics.compute()
-    return {
-        "fid": float(out["fid"]),
-        "kid_x1e3": 1e3 * float(out["kid_mean"]),
-        "kid_std_x1e3": 1e3 * float(out["kid_std"]),
-        "renders": n_fake,
-        "real": n_real,
-    }
+    return {**scores_x1e3(out), "renders": n_fake, "real": n_real}
