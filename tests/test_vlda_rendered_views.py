@@ -98,6 +98,11 @@ def test_bad_maps_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     save_safetensors(bad / "maps.safetensors", maps, {"format": "toonlift.vlda.maps", "view": [0.0] * 6})
     with pytest.raises(DataError, match="NaN or inf in its depth"):
         load_avatar(bad)
+    maps["depth"] = torch.ones(S, S)
+    meta = {"format": "toonlift.vlda.maps", "view": [0.0] * 6, "renderer": {"fov": "wide"}}
+    save_safetensors(bad / "maps.safetensors", maps, meta)
+    with pytest.raises(DataError, match="unreadable renderer entry"):
+        load_avatar(bad)
     save_safetensors(bad / "maps.safetensors", maps, {"format": "something.else"})
     with pytest.raises(DataError, match="not a VLDA maps file"):
         load_avatar(bad)

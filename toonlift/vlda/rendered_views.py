@@ -83,8 +83,13 @@ def load_avatar(folder: str | Path) -> AvatarMaps:
     for name, t in (("depth", depth), ("albedo", albedo), ("shading", shading), ("view", view)):
         if not torch.isfinite(t).all():
             raise DataError(f"'{path}' holds NaN or inf in its {name}; that reconstruction diverged, re-run it.")
+    geometry = meta.get("renderer", {})  # absent in files written before it was recorded: GAN2Shape's defaults
+    keys = ("fov", "min_depth", "max_depth", "rot_center_depth")
+    if not isinstance(geometry, dict) or not all(isinstance(geometry.get(k, 0.0), (int, float)) for k in keys):
+        raise DataError(f"'{path}' has an unreadable renderer entry {geometry!r}; re-run VLDA to write it.")
     texture = (albedo / 2 + 0.5) * shading * 2 - 1  # [3, H, W]
-    return AvatarMaps(folder, texture[None], depth[None], view[None], dict(meta.get("renderer", {})))
+    args = {k: float(geometry[k]) for k in keys if k in geometry}
+    return AvatarMaps(folder, texture[None], depth[None], view[None], args)
 
 
 def renderer_for(avatar: AvatarMaps) -> DepthMapRenderer:
