@@ -63,8 +63,8 @@ def test_render_set_spreads_the_count_and_is_seeded(tmp_path: Path) -> None:
     for i in range(3):
         _write_avatar(tmp_path / f"avatar_{i:04d}", _cartoon(i))
     avatars = [load_avatar(f) for f in find_avatars(tmp_path)]
-    batches = list(render_set(avatars, 8, seed=5))
-    assert [b.shape[0] for b in batches] == [3, 3, 2]
+    batches = list(render_set(avatars, 8, seed=5, batch=2))
+    assert [b.shape[0] for b in batches] == [2, 1, 2, 1, 2]
     again = torch.cat(list(render_set(avatars, 8, seed=5)))
     assert torch.equal(torch.cat(batches), again)
     assert not torch.equal(again, torch.cat(list(render_set(avatars, 8, seed=6))))

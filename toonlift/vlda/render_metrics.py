@@ -51,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
 def _folder_images(path: str, count: int | None, size: int, batch: int) -> Iterator[Tensor]:
     from toonlift.datamodules.image_folder import ImageDataset, scan_images, validate_records
 
-    records = validate_records(scan_images(path, "real image set"), "real image set")
-    data = ImageDataset(records[:count] if count else records, resolution=size)
+    records = scan_images(path, "real image set")
+    # decode-check only the images that will be used (a photo set can hold 70,000)
+    data = ImageDataset(validate_records(records[:count] if count else records, "real image set"), resolution=size)
     for start in range(0, len(data), batch):
         yield torch.stack([data[i] for i in range(start, min(start + batch, len(data)))])
 

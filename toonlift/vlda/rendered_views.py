@@ -115,16 +115,22 @@ def render_avatar(avatar: AvatarMaps, views: Tensor, renderer: nn.Module | None 
 
 
 def render_set(
-    avatars: list[AvatarMaps], count: int, seed: int = 0, yaw_deg: float = 30.0, pitch_deg: float = 10.0
+    avatars: list[AvatarMaps],
+    count: int,
+    seed: int = 0,
+    yaw_deg: float = 30.0,
+    pitch_deg: float = 10.0,
+    batch: int = 32,
 ) -> Iterator[Tensor]:
-    """``count`` renders spread evenly over ``avatars`` (the first ``count % len`` get one more), in batches of one
-    avatar's share; views are drawn from one seeded generator, so the set is reproducible."""
+    """``count`` renders spread evenly over ``avatars`` (the first ``count % len`` get one more), in batches of at
+    most ``batch`` renders of one avatar; views are drawn from one seeded generator, so the set is reproducible."""
     gen = torch.Generator().manual_seed(seed)
     base, extra = divmod(count, len(avatars))
     for i, avatar in enumerate(avatars):
-        n = base + (1 if i < extra else 0)
-        if n:
-            yield render_avatar(avatar, random_views(n, gen, yaw_deg, pitch_deg))
+        views = random_views(base + (1 if i < extra else 0), gen, yaw_deg, pitch_deg)
+        renderer = renderer_for(avatar)
+        for chunk in views.split(batch):
+            yield render_avatar(avatar, chunk, renderer)
 
 
 @torch.no_grad()
