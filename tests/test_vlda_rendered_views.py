@@ -99,6 +99,10 @@ def test_bad_maps_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="NaN or inf in its depth"):
         load_avatar(bad)
     maps["depth"] = torch.ones(S, S)
+    meta = {"format": "toonlift.vlda.maps", "view": ["left"] * 6}
+    save_safetensors(bad / "maps.safetensors", maps, meta)
+    with pytest.raises(DataError, match="view that is not 6 numbers"):
+        load_avatar(bad)
     meta = {"format": "toonlift.vlda.maps", "view": [0.0] * 6, "renderer": {"fov": "wide"}}
     save_safetensors(bad / "maps.safetensors", maps, meta)
     with pytest.raises(DataError, match="unreadable renderer entry"):

@@ -67,7 +67,13 @@ def shade(albedo: Tensor, normals: Tensor, light: Light) -> tuple[Tensor, Tensor
         ``(texture [B, 3, H, W] in [-1, 1], shading [B, 1, H, W])`` with ``texture = (A/2 + 1/2) shading 2 - 1``.
     """
     shading = lambert(normals, light.direction, light.ambient, light.diffuse).unsqueeze(1)
-    return (albedo / 2 + 0.5) * shading * 2 - 1, shading
+    return shaded_texture(albedo, shading), shading
+
+
+def shaded_texture(albedo: Tensor, shading: Tensor) -> Tensor:
+    """GAN2Shape's texture ``(A/2 + 1/2)·shading·2 − 1`` in ``[-1, 1]``: albedo ``[B, 3, H, W]`` in ``[-1, 1]``,
+    shading ``[B, 1, H, W]`` (broadcasts over a batch of shadings for one albedo)."""
+    return (albedo / 2 + 0.5) * shading * 2 - 1
 
 
 def diffuse_term(normals: Tensor, direction: Tensor) -> Tensor:

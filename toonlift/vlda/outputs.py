@@ -15,10 +15,14 @@ from torch import Tensor, nn
 
 from toonlift.export.mesh_export import depth_map_to_mesh, save_glb, save_obj
 from toonlift.functional.shading import reference_light_direction
+from toonlift.functional.vlda_params import shaded_texture
 from toonlift.utils.images import make_grid, save_grid, save_image, to_uint8
 from toonlift.utils.io import atomic_path, atomic_write_bytes, atomic_write_json, save_safetensors
 from toonlift.vlda.reconstructor import Canonical, render_view
 
+MAPS_FORMAT = "toonlift.vlda.maps"
+# renderer settings stored with the maps so they can be re-rendered (``toonlift.vlda.rendered_views``)
+RENDERER_KEYS = ("fov", "min_depth", "max_depth", "rot_center_depth")
 ROTATION_YAWS_DEG = (-60.0, -40.0, -20.0, 0.0, 20.0, 40.0, 60.0)
 ROTATION_PITCHES_DEG = (-20.0, 0.0, 20.0)
 RELIGHT_DX = (-1.5, -0.7, 0.0, 0.7, 1.5)
@@ -32,8 +36,7 @@ def _views(pitches_deg: list[float], yaws_deg: list[float], device: torch.device
 
 def _geometry(renderer: nn.Module) -> dict:
     """The renderer settings needed to re-render saved maps (``toonlift.vlda.rendered_views``)."""
-    keys = ("fov", "min_depth", "max_depth", "rot_center_depth")
-    return {k: float(getattr(renderer, k)) for k in keys if hasattr(renderer, k)}
+    return {k: float(getattr(renderer, k)) for k in RENDERER_KEYS if hasattr(renderer, k)}
 
 
 def _on_white(image: Tensor, mask: Tensor) -> Tensor:
@@ -58,7 +61,7 @@ def relight_renders(canon: Canonical, renderer: nn.Module, strength: float = 0.3
     cos = (canon.normal * directions.view(-1, 1, 1, 3)).sum(-1).clamp_min(0).unsqueeze(1)  # [10, 1, H, W]
     a, b = canon.light.ambient.view(-1, 1, 1, 1), canon.light.diffuse.view(-1, 1, 1, 1)
     shading = a - 0.6 * strength + (b + strength) * cos
-    texture = (canon.albedo / 2 + 0.5) * shading * 2 - 1
+    texture = shaded_texture(canon.albedo, shading)
     img, mask, _ = render_view(renderer, texture, canon.depth, canon.view.expand(len(dxy), -1))
     return _on_white(img, mask)
 
@@ -139,7 +142,7 @@ def write_avatar(
     save_safetensors(
         maps,
         {"depth": canon.depth[0], "albedo": canon.albedo[0], "normal": canon.normal[0], "shading": canon.shading[0]},
-        {"format": "toonlift.vlda.maps", "version": 1, "view": canon.view[0].tolist(), "renderer": _geometry(renderer)},
+        {"format": MAPS_FORMAT, "version": 1, "view": canon.view[0].tolist(), "renderer": _geometry(renderer)},
     )
     written.append(maps)
     views = _views(list(ROTATION_PITCHES_DEG), list(ROTATION_YAWS_DEG), dev)

@@ -12,7 +12,15 @@ import torch
 from torch import Tensor, nn
 
 from toonlift.functional.image_losses import masked_l1
-from toonlift.functional.vlda_params import Light, decode_light, decode_view, diffuse_term, rescale_depth, shade
+from toonlift.functional.vlda_params import (
+    Light,
+    decode_light,
+    decode_view,
+    diffuse_term,
+    rescale_depth,
+    shade,
+    shaded_texture,
+)
 from toonlift.vlda.networks import EDDeconv, Encoder, ResEncoder
 
 
@@ -227,7 +235,7 @@ def pseudo_samples(
     r = strengths.view(-1, 1, 1, 1)
     a, bd = canon.light.ambient.view(-1, 1, 1, 1), canon.light.diffuse.view(-1, 1, 1, 1)
     shading = a + ambient_shift * r + (bd + r) * cos
-    texture = (canon.albedo / 2 + 0.5) * shading * 2 - 1
+    texture = shaded_texture(canon.albedo, shading)
     image, valid, recon_depth = render_view(renderer, texture, canon.depth, views)
     # the reference warps an all-ones mask: samples that fall outside the canonical image are masked out too
     ones = torch.ones_like(texture[:, :1])

@@ -115,20 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     except (ToonliftError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    n_real = scores.pop("real")
     result = {
         **scores,
         "lpips_input_reconstruction": _mean_lpips([a.folder for a in avatars]),
         "avatars": len(avatars),
         "features": args.features,
         "real": args.real or f"synthetic:{args.real_synthetic}",
-        "real_images": scores["real"],
+        "real_images": n_real,
         "views": {"yaw_deg": args.yaw_deg, "pitch_deg": args.pitch_deg, "seed": args.seed},
         "seconds": round(time.perf_counter() - start, 2),
     }
     if args.out is not None:
         atomic_write_json(Path(args.out), result)
     print(
-        f"{scores['renders']} renders of {len(avatars)} avatar(s) v {scores['real']} real images "
+        f"{scores['renders']} renders of {len(avatars)} avatar(s) v {n_real} real images "
         f"({args.features} features): FID {scores['fid']:.2f}, KID x1e3 {scores['kid_x1e3']:.2f} "
         f"± {scores['kid_std_x1e3']:.2f} ({result['seconds']:.1f} s)" + (f"; wrote {args.out}" if args.out else "")
     )

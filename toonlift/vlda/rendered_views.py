@@ -18,12 +18,12 @@ import torch
 from torch import Tensor, nn
 
 from toonlift.errors import DataError
+from toonlift.functional.vlda_params import shaded_texture
 from toonlift.metrics.generative import GenerativeMetrics, scores_x1e3
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.utils.io import load_safetensors
+from toonlift.vlda.outputs import MAPS_FORMAT, RENDERER_KEYS
 from toonlift.vlda.reconstructor import render_view
-
-MAPS_FORMAT = "toonlift.vlda.maps"
 
 
 @dataclass
@@ -77,19 +77,20 @@ def load_avatar(folder: str | Path) -> AvatarMaps:
             f"'{path}' has inconsistent map shapes (depth {tuple(depth.shape)}, albedo {tuple(albedo.shape)}, "
             f"shading {tuple(shading.shape)}); re-run VLDA to write it."
         )
-    view = torch.tensor(meta.get("view", [0.0] * 6), dtype=torch.float32)
+    try:
+        view = torch.tensor(meta.get("view", [0.0] * 6), dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        view = torch.empty(0)
     if view.shape != (6,):
-        raise DataError(f"'{path}' has a view of {view.numel()} numbers, not 6; re-run VLDA to write it.")
+        raise DataError(f"'{path}' has a view that is not 6 numbers ({meta.get('view')!r}); re-run VLDA to write it.")
     for name, t in (("depth", depth), ("albedo", albedo), ("shading", shading), ("view", view)):
         if not torch.isfinite(t).all():
             raise DataError(f"'{path}' holds NaN or inf in its {name}; that reconstruction diverged, re-run it.")
     geometry = meta.get("renderer", {})  # absent in files written before it was recorded: GAN2Shape's defaults
-    keys = ("fov", "min_depth", "max_depth", "rot_center_depth")
-    if not isinstance(geometry, dict) or not all(isinstance(geometry.get(k, 0.0), (int, float)) for k in keys):
+    if not isinstance(geometry, dict) or not all(isinstance(geometry.get(k, 0.0), (int, float)) for k in RENDERER_KEYS):
         raise DataError(f"'{path}' has an unreadable renderer entry {geometry!r}; re-run VLDA to write it.")
-    texture = (albedo / 2 + 0.5) * shading * 2 - 1  # [3, H, W]
-    args = {k: float(geometry[k]) for k in keys if k in geometry}
-    return AvatarMaps(folder, texture[None], depth[None], view[None], args)
+    args = {k: float(geometry[k]) for k in RENDERER_KEYS if k in geometry}
+    return AvatarMaps(folder, shaded_texture(albedo, shading)[None], depth[None], view[None], args)
 
 
 def renderer_for(avatar: AvatarMaps) -> DepthMapRenderer:
