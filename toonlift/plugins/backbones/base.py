@@ -1,6 +1,7 @@
 """The backbone interface: one shape for 2D style generators, 3D-aware generators and mesh face models.
 
-All three backbones toonlift has fit the same two-step contract:
+The design card's three backbones fit the same two-step contract (what each one offers beyond it is a
+capability, ``toonlift.plugins.backbones.capabilities``; docs/architecture.md has the table):
 
 =====================  ===========================  ================================  ==========================
 backbone               ``z`` (sampled code)         ``ws`` (latents fed to synthesis)  ``cond``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -36,6 +38,12 @@ class BackboneOutput:
         vertices: ``[B, V, 3]`` mesh vertices (mesh backbones).
         faces: ``[F, 3]`` int64 triangle indices shared by the batch (mesh backbones).
         features: named intermediate tensors requested with ``return_features`` (e.g. ``"block_8"``).
+        image_raw: ``[B, 3, h, w]`` the low-resolution neural render of a 3D-aware generator (before
+            super-resolution), in ``[-1, 1]``.
+        cond: ``[B, cond_dim]`` the conditioning (camera) that was used, for camera-conditioned backbones.
+        landmarks: ``[B, K, 2]`` projected landmarks in pixels (mesh backbones with landmark vertices).
+        uv: ``[V, 2]`` texture coordinates in ``[0, 1]`` shared by the batch (mesh backbones).
+        aux: anything else a backbone reports, by name (e.g. ``"weights_sum"`` of a volume render).
     """
 
     image: Tensor
@@ -45,6 +53,11 @@ class BackboneOutput:
     vertices: Tensor | None = None
     faces: Tensor | None = None
     features: dict[str, Tensor] = field(default_factory=dict)
+    image_raw: Tensor | None = None
+    cond: Tensor | None = None
+    landmarks: Tensor | None = None
+    uv: Tensor | None = None
+    aux: dict[str, Tensor] = field(default_factory=dict)
 
 
 class Backbone(nn.Module, ABC):
@@ -78,6 +91,11 @@ class Backbone(nn.Module, ABC):
         """Size of the conditioning input (0 when the backbone takes none, 25 for an EG3D camera)."""
         return 0
 
+    @classmethod
+    def from_arch(cls, arch: dict[str, Any]) -> Backbone:
+        """A randomly initialised backbone of the architecture ``arch`` (the sidecar of an export)."""
+        return cls(**arch)
+
     def sample_z(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
     ) -> Tensor:
@@ -85,6 +103,21 @@ class Backbone(nn.Module, ABC):
         if device is None:
             device = next(self.parameters()).device if any(True for _ in self.parameters()) else "cpu"
         return torch.randn(n, self.z_dim, generator=generator, device=device)
+
+    @torch.no_grad()
+    def mean_latent(
+        self, n: int = 4096, generator: torch.Generator | None = None, cond: Tensor | None = None
+    ) -> Tensor:
+        """Average ``w`` of ``n`` random codes, ``[1, w_dim]`` (the truncation centre).
+
+        Args:
+            n: how many codes to average.
+            generator: random stream of the codes (global RNG when ``None``).
+            cond: ``[1, cond_dim]`` conditioning to map with (camera-conditioned backbones); ``None`` otherwise.
+        """
+        z = self.sample_z(n, generator=generator)
+        c = None if cond is None else cond.to(z).expand(n, -1)
+        return self.mapping(z, c)[:, 0].mean(0, keepdim=True)
 
     @abstractmethod
     def mapping(

@@ -15,9 +15,19 @@ class Discriminator(nn.Module, ABC):
     def resolution(self) -> int:
         """Input image side in pixels."""
 
+    @property
+    def cond_dim(self) -> int:
+        """Size of the conditioning input (0 when the discriminator takes none, 25 for an EG3D camera)."""
+        return 0
+
     @abstractmethod
-    def forward(self, image: Tensor) -> Tensor:
-        """Logits ``[B, 1]`` for images ``[B, 3, H, W]`` in ``[-1, 1]``."""
+    def forward(self, image: Tensor, cond: Tensor | None = None) -> Tensor:
+        """Logits ``[B, 1]`` for images ``[B, 3, H, W]`` in ``[-1, 1]``.
+
+        Args:
+            image: the images.
+            cond: ``[B, cond_dim]`` conditioning (camera) when the discriminator is conditioned; else ignored.
+        """
 
     @abstractmethod
     def block_features(self, image: Tensor, num_blocks: int) -> list[Tensor]:
