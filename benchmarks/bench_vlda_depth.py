@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2  # noqa: E402
-from toonlift.lightning_modules.vlda import VLDAModule  # noqa: E402
+from toonlift.stages.vlda.module import VLDAModule  # noqa: E402
 from toonlift.utils.io import save_safetensors  # noqa: E402
 
 

@@ -20,7 +20,7 @@ import torch
 
 from toonlift.demo.assets import load_shipped
 from toonlift.metrics.synthetic_world import generator_fid_kid, paired_perceptual_distance
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator
 from toonlift.utils.images import save_grid
 
 

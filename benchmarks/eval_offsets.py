@@ -33,14 +33,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from toonlift.editing.directions import initial_offsets, load_directions, pick_direction, sefa_directions
-from toonlift.editing.evaluation import analyser_readout, measure_edit, summarise
-from toonlift.editing.offset_optimizer import OffsetOptimizer
 from toonlift.registry import REGISTRIES
+from toonlift.stages.offsets.directions import initial_offsets, load_directions, pick_direction, sefa_directions
+from toonlift.stages.offsets.evaluation import analyser_readout, measure_edit, summarise
+from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
 
 
 def load_any_generator(args: argparse.Namespace):
-    from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator
+    from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator
 
     if args.generator.endswith(".safetensors"):
         return load_generator(args.generator)
@@ -121,7 +121,7 @@ def main() -> None:
     if args.pick_direction:
         if not args.analyser:
             raise SystemExit("--pick-direction needs --analyser (the read-out that ranks the directions)")
-        from toonlift.editing.evaluation import rank_directions_by_readout
+        from toonlift.stages.offsets.evaluation import rank_directions_by_readout
 
         zr = torch.stack([torch.randn(g.z_dim, generator=torch.Generator().manual_seed(100000 + i)) for i in range(16)])
         with torch.no_grad():

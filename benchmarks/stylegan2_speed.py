@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import torch
 
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 
 def _time(fn: Callable[[], object], device: torch.device) -> float:

@@ -7,8 +7,8 @@
         --init 5 --batch 2 --collect 1 --out /tmp/smoke        # smoke run
 
 ``count`` synthetic faces of world ``--seed`` (photo renders) are projected into the photo generator
-(:func:`toonlift.synthetic.inversion.invert_synthetic_faces`); ``VLDAModule`` then reconstructs every latent with
-the photo generator and the photo truth, or with ``--cartoon-generator`` and the cartoon truth of the same
+(:func:`toonlift.stages.vlda.synthetic_truth.invert_synthetic_faces`); ``VLDAModule`` then reconstructs every
+latent with the photo generator and the photo truth, or with ``--cartoon-generator`` and the cartoon truth of the same
 parameters. The discriminator (step-2 feature loss) comes from ``--discriminator``; without one, a randomly
 initialised discriminator of the generator's widths is used (its first blocks are generic random features) and
 the JSON says so. Perceptual term: ``analyser_perceptual`` (``--perc-weight``, default 0.05: GAN2Shape's 0.5 is
@@ -47,15 +47,15 @@ from torch import Tensor  # noqa: E402
 
 from toonlift.functional.camera import fov_to_intrinsics  # noqa: E402
 from toonlift.functional.depth_metrics import depth_scores  # noqa: E402
-from toonlift.lightning_modules.vlda import VLDAModule  # noqa: E402
-from toonlift.plugins.backbones.stylegan2 import load_generator  # noqa: E402
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator  # noqa: E402
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss  # noqa: E402
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser  # noqa: E402
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer  # noqa: E402
-from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets  # noqa: E402
+from toonlift.plugins.stylegan2 import load_generator  # noqa: E402
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator  # noqa: E402
+from toonlift.stages.vlda.inputs import prepare_image  # noqa: E402
+from toonlift.stages.vlda.module import VLDAModule  # noqa: E402
+from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets  # noqa: E402
 from toonlift.utils.io import atomic_write_json, load_safetensors  # noqa: E402
-from toonlift.vlda.inputs import prepare_image  # noqa: E402
 
 
 class PhaseTimer(pl.Callback):

@@ -42,8 +42,8 @@ def write_rosinality_checkpoint(path: Path, seed: int = 0) -> Path:
 
     import torch
 
-    from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-    from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+    from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+    from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
     arch = tiny_arch()
     torch.manual_seed(seed)
@@ -83,7 +83,7 @@ def write_tiny_config(path: Path, data: Path, root: Path, checkpoint: Path | Non
         "r1": {"class_path": "r1", "init_args": {"weight": 10.0, "interval": 2}},
         "path_length": {"class_path": "path_length", "init_args": {"weight": 2.0, "interval": 3, "batch_shrink": 2}},
         "augment": {
-            "class_path": "toonlift.training.adaptive_augment.AdaptiveAugment",
+            "class_path": "toonlift.stages.finetune.adaptive_augment.AdaptiveAugment",
             "init_args": {"speed_images": 200, "interval": 2},
         },
         "max_iterations": 6,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.identity.base import IdentityEncoder
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 
 
 class TinyIdentityEncoder(IdentityEncoder):

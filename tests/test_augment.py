@@ -17,7 +17,7 @@ from toonlift.functional.augment import (
     random_xflip,
     translate_int,
 )
-from toonlift.training.adaptive_augment import AdaptiveAugment
+from toonlift.stages.finetune.adaptive_augment import AdaptiveAugment
 
 
 def _imgs(b: int = 6, s: int = 16) -> torch.Tensor:

@@ -15,7 +15,7 @@ from PIL import Image
 
 from toonlift.demo.assets import load_shipped
 from toonlift.metrics.synthetic_world import generator_fid_kid
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.synthetic.analyser import FaceAnalyser
 from toonlift.synthetic.dataset import SyntheticFaces
 

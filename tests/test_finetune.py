@@ -11,9 +11,9 @@ import torch
 
 from tests.helpers_stage1 import tiny_arch, write_image_folder, write_tiny_config
 from toonlift.cli import cli_main, main
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator
 from toonlift.plugins.losses.r1 import R1Loss
 from toonlift.plugins.losses.structure import StructureLoss
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator
 from toonlift.utils.io import safe_torch_load
 
 

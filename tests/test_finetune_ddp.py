@@ -10,13 +10,13 @@ import torch
 
 from tests.helpers_stage1 import tiny_arch, write_image_folder
 from toonlift.datamodules.image_folder import ImageFolderDataModule
-from toonlift.lightning_modules.finetune import FinetuneModule
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
 from toonlift.plugins.losses.path_length import PathLengthLoss
 from toonlift.plugins.losses.r1 import R1Loss
-from toonlift.training.adaptive_augment import AdaptiveAugment
-from toonlift.training.rng import stream_seed
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
+from toonlift.stages.finetune.adaptive_augment import AdaptiveAugment
+from toonlift.stages.finetune.module import FinetuneModule
+from toonlift.utils.rng import stream_seed
 
 
 class RankDump(pl.Callback):

@@ -16,7 +16,7 @@ from tests.helpers_stage1 import (
     write_tiny_config,
 )
 from toonlift.cli import cli_main
-from toonlift.plugins.backbones.stylegan2 import load_rosinality_checkpoint
+from toonlift.plugins.stylegan2 import load_rosinality_checkpoint
 from toonlift.utils.io import safe_torch_load
 
 

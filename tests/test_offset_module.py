@@ -31,7 +31,7 @@ def _factor_file(path: Path, dim: int) -> torch.Tensor:
 def _config(tmp_path: Path, data: dict, extra: dict | None = None) -> Path:
     torch.manual_seed(0)
     g = tiny_generator(seed=0, size=16)
-    from toonlift.plugins.backbones.stylegan2 import save_generator
+    from toonlift.plugins.stylegan2 import save_generator
 
     save_generator(g, tmp_path / "human.safetensors")
     save_generator(tiny_generator(seed=1, size=16), tmp_path / "cartoon.safetensors")

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tests.stage2_parts import TinyIdentityEncoder, tiny_generator
-from toonlift.editing.directions import initial_offsets
-from toonlift.editing.offset_optimizer import OffsetOptimizer
 from toonlift.errors import ConfigError
+from toonlift.stages.offsets.directions import initial_offsets
+from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
 
 
 @pytest.fixture(scope="module")

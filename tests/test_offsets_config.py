@@ -11,7 +11,7 @@ import yaml
 
 from tests.test_identity_parsers import arcface_ir_se50_layout, bisenet_layout, random_state
 from toonlift.cli import cli_main
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, save_generator
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, save_generator
 from toonlift.utils.io import load_safetensors
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,9 +11,9 @@ from PIL import Image
 
 from toonlift.cli import main
 from toonlift.functional.lr_schedule import get_lr
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator, save_generator
-from toonlift.plugins.backbones.stylegan2.projector import noise_regularization, project
 from toonlift.plugins.losses.lpips import LPIPSLoss
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator, save_generator
+from toonlift.plugins.stylegan2.projector import noise_regularization, project
 from toonlift.utils.io import load_safetensors
 
 ARCH = {"size": 32, "style_dim": 16, "n_mlp": 2, "channel_max": 16}

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from toonlift.errors import ConfigError
-from toonlift.functional.sefa import apply_direction, closed_form_directions, stacked_modulation_weights
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.backbones.stylegan2.blend import (
+from toonlift.functional.sefa import apply_direction, closed_form_directions, stack_modulation_weights
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.blend import (
     blend_factor,
     blend_generators,
     feature_swap,
@@ -33,8 +33,8 @@ def _g(seed: int) -> StyleGAN2Backbone:
 @pytest.mark.parametrize("convention", ["rosinality", "genforce"])
 def test_sefa_vectors_are_orthonormal_eigenvectors_in_order(convention: str) -> None:
     g = _g(0)
-    vecs, vals = closed_form_directions(g, convention=convention)
-    A = stacked_modulation_weights(g, convention=convention)
+    A = stack_modulation_weights(g.modulation_weights(convention=convention), convention)
+    vecs, vals = closed_form_directions(A)
     assert vecs.shape == (16, 16) and vals.shape == (16,)
     torch.testing.assert_close(vecs.double().t() @ vecs.double(), torch.eye(16, dtype=torch.float64), atol=1e-6, rtol=0)
     AtA = A.t() @ A
@@ -44,17 +44,17 @@ def test_sefa_vectors_are_orthonormal_eigenvectors_in_order(convention: str) -> 
 
 def test_sefa_conventions_select_the_documented_weights() -> None:
     g = _g(0)
-    ros = stacked_modulation_weights(g, convention="rosinality")
+    ros = stack_modulation_weights(g.modulation_weights(convention="rosinality"), "rosinality")
     # conv1 + to_rgb1 + convs.0-5 (16 rows each), no other ToRGB
     assert ros.shape == (8 * 16, 16)
     torch.testing.assert_close(ros[16:32], g.to_rgb1.conv.modulation.weight.double())
-    gen = stacked_modulation_weights(g, layers=[0, 7], convention="genforce")
+    gen = stack_modulation_weights(g.modulation_weights([0, 7], "genforce"), "genforce")
     expected = torch.cat([g.conv1.conv.modulation.weight, g.to_rgbs[2].conv.modulation.weight]).double()
     torch.testing.assert_close(gen, expected / expected.norm(dim=1, keepdim=True))
     with pytest.raises(ConfigError):
-        stacked_modulation_weights(g, layers=[99], convention="genforce")
+        g.modulation_weights([99], "genforce")
     with pytest.raises(ConfigError):
-        stacked_modulation_weights(g, layers=[0], convention="rosinality")
+        g.modulation_weights([0], "rosinality")
 
 
 def test_apply_direction_before_and_after_truncation() -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from toonlift.errors import ConfigError
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, stylegan2_channels
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, stylegan2_channels
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 from toonlift.registry import BACKBONES, DISCRIMINATORS
 
 TINY = {"style_dim": 32, "n_mlp": 2, "channel_max": 32}
@@ -126,15 +126,17 @@ def test_truncation_and_mean_latent() -> None:
         g.mapping(z, truncation=0.7)
 
 
-def test_style_mixing() -> None:
+def test_split_mapping_and_structure_features() -> None:
     g = tiny_g()
-    z1, z2 = torch.randn(2, 32), torch.randn(2, 32)
-    ws = g.mapping_mixed(z1, z2, inject_index=4)
-    w1, w2 = g.get_latent(z1), g.get_latent(z2)
-    torch.testing.assert_close(ws[:, :4], w1[:, None].expand(-1, 4, -1))
-    torch.testing.assert_close(ws[:, 4:], w2[:, None].expand(-1, g.num_ws - 4, -1))
-    rnd = g.mapping_mixed(z1, z2)
-    assert rnd.shape == (2, g.num_ws, 32)
+    z = torch.randn(3, 32)
+    head, tail = g.split_mapping(2)
+    torch.testing.assert_close(tail(head(z)), g.get_latent(z))
+    assert len(list(tail.parameters())) == 2 * 2  # two EqualLinear layers (weight + bias)
+    assert g.structure_feature_names(2) == ["block_8", "block_16"]
+    with pytest.raises(ConfigError, match="tail_layers"):
+        g.split_mapping(0)
+    with pytest.raises(ConfigError, match="num_blocks"):
+        g.structure_feature_names(0)
 
 
 def test_features_are_block_outputs_and_swap_replaces_them() -> None:

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from toonlift.errors import CheckpointError, WeightsNotFoundError
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone, load_generator, load_rosinality_checkpoint
-from toonlift.plugins.backbones.stylegan2.checkpoint import (
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator, load_rosinality_checkpoint
+from toonlift.plugins.stylegan2.checkpoint import (
     generator_from_checkpoint,
     load_discriminator,
     save_discriminator,
     save_generator,
 )
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 ARCH = {"size": 16, "style_dim": 16, "n_mlp": 2, "channel_max": 16}
 
@@ -139,8 +139,8 @@ def test_nan_weights_are_rejected(tmp_path: Path) -> None:
 
 
 def test_channel_base_widths_round_trip_and_are_inferred_from_a_bare_state_dict(tmp_path: Path) -> None:
-    from toonlift.plugins.backbones.stylegan2.checkpoint import infer_generator_args
-    from toonlift.plugins.backbones.stylegan2.generator import stylegan2_channels
+    from toonlift.plugins.stylegan2.checkpoint import infer_generator_args
+    from toonlift.plugins.stylegan2.generator import stylegan2_channels
 
     # rosinality's table is the channel_base = 16384 * cm rule; an explicit base narrows only the large blocks
     for cm in (1, 2, 4):

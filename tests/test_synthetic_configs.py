@@ -20,7 +20,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 def test_vlda_synthetic_config_scores_an_inverted_face(tmp_path: Path) -> None:
     gt = tmp_path / "gt"
     inv = _run(
-        "-m", "toonlift.synthetic.invert", "--generator", "toonlift/assets/synthetic_photo_g.safetensors",
+        "-m", "toonlift.stages.vlda.invert_synthetic", "--generator", "toonlift/assets/synthetic_photo_g.safetensors",
         "--count", "1", "--truth-domain", "cartoon", "--gt-size", "64", "--steps", "5", "--out", str(gt),
     )  # fmt: skip
     assert inv.returncode == 0, inv.stderr[-2000:]

@@ -14,10 +14,10 @@ from torch import nn
 
 from tests.vlda_helpers import tiny_stylegan2
 from toonlift.errors import ConfigError
-from toonlift.plugins.backbones.stylegan2 import save_generator
-from toonlift.synthetic.inversion import SyntheticTargets, invert_synthetic_faces, save_targets
-from toonlift.synthetic.invert import main as invert_main
-from toonlift.vlda.inputs import load_ground_truth, load_latents
+from toonlift.plugins.stylegan2 import save_generator
+from toonlift.stages.vlda.inputs import load_ground_truth, load_latents
+from toonlift.stages.vlda.invert_synthetic import main as invert_main
+from toonlift.stages.vlda.synthetic_truth import SyntheticTargets, invert_synthetic_faces, save_targets
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -127,9 +127,9 @@ def test_command_writes_files_and_rejects_missing_files(
 def test_vlda_on_an_inverted_face_scores_prior_and_final(
     tiny_g: nn.Module, inverted: SyntheticTargets, tmp_path: Path
 ) -> None:
-    from toonlift.lightning_modules.vlda import VLDAModule
     from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
     from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
+    from toonlift.stages.vlda.module import VLDAModule
 
     one = SyntheticTargets(
         inverted.w[:1], inverted.target[:1], inverted.projected[:1], inverted.depth[:1], inverted.mask[:1],

@@ -11,10 +11,10 @@ from torch import nn
 from toonlift.errors import DataError
 from toonlift.functional.camera import fov_to_intrinsics
 from toonlift.functional.depth_metrics import depth_scores, erode, mad, side
-from toonlift.functional.ellipsoid import ellipsoid_depth, ellipsoid_from_mask, face_box_adjust, mask_box
-from toonlift.functional.latent_projection import masked_feature_l1, relative_offset_latent, split_mapping
 from toonlift.functional.shading import depth_normals
-from toonlift.functional.vlda_params import (
+from toonlift.stages.vlda.ellipsoid import ellipsoid_depth, ellipsoid_from_mask, face_box_adjust, mask_box
+from toonlift.stages.vlda.latent_projection import masked_feature_l1, relative_offset_latent
+from toonlift.stages.vlda.vlda_params import (
     PseudoSampling,
     decode_light,
     decode_view,
@@ -132,8 +132,7 @@ def test_erode_one_pixel() -> None:
 def test_relative_offset_maps_input_to_its_own_latent() -> None:
     torch.manual_seed(0)
     style = nn.Sequential(nn.Identity(), *[nn.Sequential(nn.Linear(8, 8), nn.LeakyReLU(0.2)) for _ in range(4)])
-    head, tail = split_mapping(style, 2)
-    assert len(head) == 3 and len(tail) == 2
+    head, tail = style[:3], style[3:]
     center_h = head(torch.zeros(1, 8))
     center_w = tail(center_h)
     w_in = torch.randn(1, 8)

@@ -9,9 +9,9 @@ import torch
 
 from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2
 from toonlift.errors import CheckpointError, ConfigError, DataError
-from toonlift.lightning_modules.vlda import VLDAModule
+from toonlift.stages.vlda.inputs import box_mask, load_ground_truth, load_latents, prepare_image
+from toonlift.stages.vlda.module import VLDAModule
 from toonlift.utils.io import save_safetensors
-from toonlift.vlda.inputs import box_mask, load_ground_truth, load_latents, prepare_image
 
 
 def test_load_latents_formats(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from toonlift.errors import ConfigError
-from toonlift.vlda.networks import EDDeconv, Encoder, ResEncoder, count_parameters, default_width
+from toonlift.stages.vlda.networks import EDDeconv, Encoder, ResEncoder, count_parameters, default_width
 
 
 @pytest.mark.parametrize("size", [64, 128])

@@ -12,13 +12,13 @@ import trimesh
 
 from tests.vlda_helpers import tiny_stylegan2
 from toonlift.export.mesh_export import depth_map_to_mesh
-from toonlift.functional.ellipsoid import ellipsoid_from_mask
-from toonlift.functional.vlda_params import PseudoSampling, diffuse_term, shade
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
-from toonlift.vlda import reconstructor as rc
-from toonlift.vlda.inputs import box_mask
-from toonlift.vlda.outputs import write_avatar
-from toonlift.vlda.projector import LatentProjector
+from toonlift.stages.vlda import reconstructor as rc
+from toonlift.stages.vlda.ellipsoid import ellipsoid_from_mask
+from toonlift.stages.vlda.inputs import box_mask
+from toonlift.stages.vlda.outputs import write_avatar
+from toonlift.stages.vlda.projector import LatentProjector
+from toonlift.stages.vlda.vlda_params import PseudoSampling, diffuse_term, shade
 
 S = 32
 

@@ -9,18 +9,18 @@ import pytest
 import torch
 
 from toonlift.errors import DataError
-from toonlift.functional.ellipsoid import ellipsoid_from_mask
-from toonlift.functional.vlda_params import diffuse_term, shade
 from toonlift.plugins.features.synthetic_analyser import SyntheticAnalyserFeatureExtractor
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
+from toonlift.stages.vlda import reconstructor as rc
+from toonlift.stages.vlda.ellipsoid import ellipsoid_from_mask
+from toonlift.stages.vlda.inputs import box_mask
+from toonlift.stages.vlda.outputs import write_avatar
+from toonlift.stages.vlda.render_metrics import main
+from toonlift.stages.vlda.rendered_views import fid_kid, find_avatars, load_avatar, render_avatar, render_set
+from toonlift.stages.vlda.vlda_params import diffuse_term, shade
 from toonlift.synthetic.dataset import SyntheticFaces
 from toonlift.utils.images import save_image
 from toonlift.utils.io import save_safetensors
-from toonlift.vlda import reconstructor as rc
-from toonlift.vlda.inputs import box_mask
-from toonlift.vlda.outputs import write_avatar
-from toonlift.vlda.render_metrics import main
-from toonlift.vlda.rendered_views import fid_kid, find_avatars, load_avatar, render_avatar, render_set
 
 S = 64
 
@@ -95,15 +95,15 @@ def test_bad_maps_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     depth = torch.ones(S, S)
     depth[3, 3] = float("nan")
     maps = {"depth": depth, "albedo": torch.zeros(3, S, S), "shading": torch.ones(1, S, S)}
-    save_safetensors(bad / "maps.safetensors", maps, {"format": "toonlift.vlda.maps", "view": [0.0] * 6})
+    save_safetensors(bad / "maps.safetensors", maps, {"format": "toonlift.stages.vlda.maps", "view": [0.0] * 6})
     with pytest.raises(DataError, match="NaN or inf in its depth"):
         load_avatar(bad)
     maps["depth"] = torch.ones(S, S)
-    meta = {"format": "toonlift.vlda.maps", "view": ["left"] * 6}
+    meta = {"format": "toonlift.stages.vlda.maps", "view": ["left"] * 6}
     save_safetensors(bad / "maps.safetensors", maps, meta)
     with pytest.raises(DataError, match="view that is not 6 numbers"):
         load_avatar(bad)
-    meta = {"format": "toonlift.vlda.maps", "view": [0.0] * 6, "renderer": {"fov": "wide"}}
+    meta = {"format": "toonlift.stages.vlda.maps", "view": [0.0] * 6, "renderer": {"fov": "wide"}}
     save_safetensors(bad / "maps.safetensors", maps, meta)
     with pytest.raises(DataError, match="unreadable renderer entry"):
         load_avatar(bad)

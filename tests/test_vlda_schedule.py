@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from toonlift.errors import CheckpointError, ConfigError
-from toonlift.vlda.schedule import Schedule, ScheduleState
+from toonlift.stages.vlda.schedule import Schedule, ScheduleState
 
 
 def _run(schedule: Schedule, n_images: int) -> tuple[list[tuple[int, str, int]], list[str]]:

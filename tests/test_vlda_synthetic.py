@@ -14,7 +14,7 @@ import pytorch_lightning as pl
 import torch
 
 from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2
-from toonlift.lightning_modules.vlda import VLDAModule
+from toonlift.stages.vlda.module import VLDAModule
 from toonlift.utils.io import save_safetensors
 
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from toonlift.errors import DataError
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.stages.vlda import reconstructor as rc
+from toonlift.stages.vlda.variants import load_variants, write_variants
 from toonlift.utils.io import save_safetensors
-from toonlift.vlda import reconstructor as rc
-from toonlift.vlda.variants import load_variants, write_variants
 
 
 def test_load_variants_checks_shape_names_and_values(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from toonlift.plugins.backbones.base import Backbone, BackboneOutput
-from toonlift.plugins.backbones.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.discriminators.stylegan2 import StyleGAN2Discriminator
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
+from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 TINY = {"size": 32, "channel_multiplier": 1, "channel_max": 16}
 
@@ -54,7 +54,6 @@ class AnalyticFaceBackbone(Backbone):
     ) -> None:
         super().__init__()
         self._size = size
-        self.style = nn.Sequential(nn.Identity(), nn.Identity(), nn.Identity())
         self.renderer = DepthMapRenderer(image_size=size)
         ys, xs = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
         head = (1 - (xs / width) ** 2 - ((ys - 0.05) / height) ** 2).clamp_min(0)
@@ -85,8 +84,12 @@ class AnalyticFaceBackbone(Backbone):
     def num_ws(self) -> int:
         return 1
 
+    def split_mapping(self, tail_layers: int) -> tuple[nn.Module, nn.Module]:
+        """Capability ``MappingSplit``: the mapping is the identity, so the hidden space is W itself."""
+        return nn.Identity(), nn.Identity()
+
     def mapping(self, z, cond=None, truncation=1.0, truncation_latent=None):  # noqa: ANN001, ANN201
-        return self.style(z).unsqueeze(1)
+        return z.unsqueeze(1)
 
     def synthesis(self, ws, cond=None, noise_mode="const", return_features=()):  # noqa: ANN001, ANN201
         ws = self.broadcast_ws(ws)[:, 0]

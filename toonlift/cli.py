@@ -4,7 +4,7 @@
 
 Plugins are selected in configs with jsonargparse's ``class_path``/``init_args``. ``class_path`` accepts, in this
 order, a **registry name** (``stylegan2``), a class name (``StyleGAN2Backbone``) or a full dotted path
-(``toonlift.plugins.backbones.stylegan2.StyleGAN2Backbone``). A registry name resolves only to a plugin of a kind
+(``toonlift.plugins.stylegan2.StyleGAN2Backbone``). A registry name resolves only to a plugin of a kind
 that fits the slot, so ``class_path: stylegan2`` means the backbone in a backbone slot and the discriminator in a
 discriminator slot. Saved configs always hold the full dotted path.
 """
@@ -27,18 +27,21 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "plugins": ("toonlift.registry:main", "list every plugin kind with its names, targets and providers"),
     "blend": (
-        "toonlift.plugins.backbones.stylegan2.commands:blend_main",
+        "toonlift.plugins.stylegan2.commands:blend_main",
         "write a StyleGAN2 generator blended layer by layer from two generators",
     ),
     "project": (
-        "toonlift.plugins.backbones.stylegan2.commands:project_main",
+        "toonlift.plugins.stylegan2.commands:project_main",
         "invert a photo into a StyleGAN2 latent (writes the latent and a side-by-side PNG)",
     ),
     "invert-synthetic": (
-        "toonlift.synthetic.invert:main",
+        "toonlift.stages.vlda.invert_synthetic:main",
         "invert synthetic faces with known depth into a generator (latents + ground truth for Stage 3)",
     ),
-    "export-generator": ("toonlift.training.export:main", "export a Stage-1 checkpoint's G_ema as safetensors + JSON"),
+    "export-generator": (
+        "toonlift.stages.finetune.export:main",
+        "export a Stage-1 checkpoint's G_ema as safetensors + JSON",
+    ),
 }
 
 _RESOLVER_INSTALLED = False

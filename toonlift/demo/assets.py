@@ -38,9 +38,7 @@ def shipped_path(domain: str, part: str = "generator") -> Path:
 
 
 def load_shipped(domain: str, part: str = "generator") -> nn.Module:
-    """The shipped StyleGAN2 generator or discriminator of ``domain``, in eval mode."""
-    from toonlift.plugins.backbones.stylegan2.checkpoint import load_discriminator, load_generator
+    """The shipped generator or discriminator of ``domain``, in eval mode (through the one export/load path)."""
+    from toonlift.plugins.export import load_model
 
-    path = shipped_path(domain, part)
-    model = load_generator(path) if part == "generator" else load_discriminator(path)
-    return model.eval()
+    return load_model(shipped_path(domain, part), kind="backbones" if part == "generator" else "discriminators")

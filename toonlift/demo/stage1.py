@@ -1,6 +1,6 @@
 """Demo stage 1: fine-tune the shipped photo generator toward the synthetic cartoon domain (the paper's Stage 1).
 
-A short run of the real :class:`~toonlift.lightning_modules.finetune.FinetuneModule` (structure loss on, lazy R1,
+A short run of the real :class:`~toonlift.stages.finetune.module.FinetuneModule` (structure loss on, lazy R1,
 EMA) shows the transformation on fixed latents while it happens; the long run of the same recipe is the shipped
 cartoon generator, which the later stages use.
 """
@@ -14,13 +14,13 @@ from torch import Tensor
 from toonlift.datamodules.synthetic_faces import SyntheticFacesDataModule
 from toonlift.demo.assets import load_shipped
 from toonlift.demo.context import DemoContext, StageTimer
-from toonlift.lightning_modules.finetune import FinetuneModule
 from toonlift.plugins.losses.path_length import PathLengthLoss
 from toonlift.plugins.losses.r1 import R1Loss
 from toonlift.plugins.losses.structure import StructureLoss
-from toonlift.training.adaptive_augment import AdaptiveAugment
+from toonlift.stages.finetune.adaptive_augment import AdaptiveAugment
+from toonlift.stages.finetune.module import FinetuneModule
+from toonlift.stages.vlda.outputs import save_gif
 from toonlift.utils.images import make_grid, save_grid
-from toonlift.vlda.outputs import save_gif
 
 FIXED_LATENTS = 8
 

@@ -2,7 +2,7 @@
 
 The expression direction is picked, not hand-chosen as in the paper: of the leading SeFa directions of the photo
 generator, the one that moves the synthetic analyser's expression read-out most. The real
-:class:`~toonlift.lightning_modules.offset.OffsetModule` then optimises the offsets of a handful of latents (the
+:class:`~toonlift.stages.offsets.module.OffsetModule` then optimises the offsets of a handful of latents (the
 Stage-3 face first) and renders them through the photo and the shipped cartoon generator.
 """
 
@@ -15,11 +15,11 @@ from toonlift.datamodules.latents import LatentsDataModule
 from toonlift.demo.assets import load_shipped
 from toonlift.demo.context import DemoContext, StageTimer
 from toonlift.demo.stage1 import fixed_latents
-from toonlift.editing.directions import sefa_directions
-from toonlift.editing.evaluation import analyser_readout, measure_edit, rank_directions_by_readout, summarise
-from toonlift.lightning_modules.offset import OffsetModule
 from toonlift.plugins.identity.synthetic_analyser import SyntheticAnalyserIdentityEncoder
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
+from toonlift.stages.offsets.directions import sefa_directions
+from toonlift.stages.offsets.evaluation import analyser_readout, measure_edit, rank_directions_by_readout, summarise
+from toonlift.stages.offsets.module import OffsetModule
 from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
 from toonlift.utils.images import save_grid
 from toonlift.utils.io import load_safetensors, save_safetensors

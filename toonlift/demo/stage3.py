@@ -2,7 +2,7 @@
 
 The face is a synthetic sample with known 3D shape, inverted into the photo generator's W; the cartoon generator
 renders the same ``w`` (Stage 1 keeps the structure), and its ground truth is the synthetic *cartoon* rendering of
-the same parameters. The real :class:`~toonlift.lightning_modules.vlda.VLDAModule` runs at the demo schedule; the
+the same parameters. The real :class:`~toonlift.stages.vlda.module.VLDAModule` runs at the demo schedule; the
 Stage-2 expressions of the face are reconstructed by the trained networks (``variants``).
 """
 
@@ -18,10 +18,10 @@ from PIL import Image
 from toonlift.datamodules.steps import StepsDataModule
 from toonlift.demo.assets import load_shipped
 from toonlift.demo.context import DemoContext, StageTimer
-from toonlift.lightning_modules.vlda import VLDAModule
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
-from toonlift.synthetic.inversion import invert_synthetic_faces, save_targets
+from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets
 from toonlift.utils.io import atomic_path, save_safetensors
 
 EXPRESSION_NAMES = ("expression_minus", "expression_plus")

@@ -8,96 +8,57 @@ style-modulation weights ``[sum C_l, w_dim]`` (each row maps ``w`` to one channe
 * ``"genforce"`` (``genforce/sefa``): the modulated convs of the chosen W+ layers (index ``i`` = the conv fed by
   ``ws[:, i]``; the last index is the final ToRGB), each row normalised to unit L2 norm.
 
+The backbone supplies the weights (capability ``StyleModulation``: the StyleGAN2 plugin knows its own layer
+names); this module is the math only.
+
 Directions are returned as columns ``[w_dim, K]`` sorted by decreasing eigenvalue (as ``torch.svd(A).V``). The sign
 of an eigenvector is arbitrary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from toonlift.errors import ConfigError
 
 CONVENTIONS = ("rosinality", "genforce")
 
 
-def _state(G: nn.Module | Mapping[str, Tensor]) -> Mapping[str, Tensor]:  # noqa: N803
-    return G.state_dict() if isinstance(G, nn.Module) else G
-
-
-def _num_ws(state: Mapping[str, Tensor]) -> int:
-    n_convs = len({k.split(".")[1] for k in state if k.startswith("convs.")})
-    return n_convs + 2  # conv1 + convs + final ToRGB index
-
-
-def layer_modulation_key(layer: int, num_ws: int) -> str:
-    """The modulation-weight key that W+ index ``layer`` feeds in the genforce convention."""
-    if layer == 0:
-        return "conv1.conv.modulation.weight"
-    if layer == num_ws - 1:
-        return f"to_rgbs.{(num_ws - 4) // 2}.conv.modulation.weight"
-    return f"convs.{layer - 1}.conv.modulation.weight"
-
-
-def stacked_modulation_weights(
-    G: nn.Module | Mapping[str, Tensor],  # noqa: N803 - the paper's name
-    layers: Sequence[int] | str = "all",
-    convention: str = "rosinality",
-    normalize: bool | None = None,
+def stack_modulation_weights(
+    weights: Sequence[Tensor], convention: str = "rosinality", normalize: bool | None = None
 ) -> Tensor:
     """The matrix ``A`` ``[sum C_l, w_dim]`` (float64) that SeFa factorises.
 
     Args:
-        G: a :class:`StyleGAN2Backbone` or its state dict.
-        layers: ``"all"`` or W+ indices (genforce convention only; rosinality always uses its fixed set).
-        convention: ``"rosinality"`` or ``"genforce"``.
+        weights: per-layer style-modulation weights ``[C_l, w_dim]``, as a backbone's ``modulation_weights``
+            returns them (the backbone knows its own layer names; this function only does the math).
+        convention: ``"rosinality"`` or ``"genforce"`` (decides the default row normalisation).
         normalize: unit-normalise each row (``None``: the convention's choice, off for rosinality, on for genforce).
     """
-    state = _state(G)
-    if convention == "rosinality":
-        if layers != "all":
-            raise ConfigError("SeFa layers can only be chosen with convention='genforce' (rosinality uses all)")
-        keys = [k for k in state if "modulation" in k and "weight" in k and "to_rgbs" not in k]
-        mats = [state[k] for k in keys]
-    elif convention == "genforce":
-        num_ws = _num_ws(state)
-        idx = list(range(num_ws)) if layers == "all" else [int(i) for i in layers]
-        bad = [i for i in idx if not 0 <= i < num_ws]
-        if bad or not idx:
-            raise ConfigError(f"SeFa layers must be W+ indices in [0, {num_ws - 1}], got {list(layers)}")
-        mats = [state[layer_modulation_key(i, num_ws)] for i in idx]
-    else:
+    if convention not in CONVENTIONS:
         raise ConfigError(f"SeFa convention must be one of {CONVENTIONS}, got {convention!r}")
-    A = torch.cat([m.detach().double().cpu() for m in mats], 0)
+    if not weights:
+        raise ConfigError("SeFa needs at least one modulation weight matrix")
+    A = torch.cat([m.detach().double().cpu() for m in weights], 0)
     if normalize if normalize is not None else convention == "genforce":
         A = A / A.norm(dim=1, keepdim=True)
     return A
 
 
-def closed_form_directions(
-    G: nn.Module | Mapping[str, Tensor],  # noqa: N803 - the paper's name
-    layers: Sequence[int] | str = "all",
-    normalize: bool | None = None,
-    convention: str = "rosinality",
-) -> tuple[Tensor, Tensor]:
+def closed_form_directions(A: Tensor) -> tuple[Tensor, Tensor]:  # noqa: N803 - the paper's name
     """SeFa directions: eigenvectors of ``AᵀA`` sorted by decreasing eigenvalue.
 
     Args:
-        G: a :class:`StyleGAN2Backbone` or its state dict.
-        layers: ``"all"`` or W+ indices (genforce convention).
-        normalize: override the convention's row normalisation (``None`` keeps it: off for rosinality, on for
-            genforce).
-        convention: ``"rosinality"`` or ``"genforce"``.
+        A: ``[N, w_dim]`` stacked modulation weights (:func:`stack_modulation_weights`).
 
     Returns:
         ``(directions [w_dim, w_dim] float32, columns = unit directions; eigenvalues [w_dim] float64, decreasing)``.
     """
-    A = stacked_modulation_weights(G, layers, convention, normalize)
     # SVD of A: V's columns are the eigenvectors of AᵀA, singular values sorted decreasingly
-    _, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    _, S, Vh = torch.linalg.svd(A.double(), full_matrices=False)
     return Vh.t().float().contiguous(), S.pow(2)
 
 

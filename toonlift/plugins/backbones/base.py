@@ -96,6 +96,16 @@ class Backbone(nn.Module, ABC):
         """A randomly initialised backbone of the architecture ``arch`` (the sidecar of an export)."""
         return cls(**arch)
 
+    def export_state(self) -> dict[str, Tensor]:
+        """The tensors an export stores (default: the state dict)."""
+        return dict(self.state_dict())
+
+    def load_export_state(self, tensors: dict[str, Tensor], source: str) -> None:
+        """Fill the model from an export's tensors, strictly, with one message naming ``source`` on a mismatch."""
+        from toonlift.plugins.export import load_state_checked  # the export module imports this one
+
+        load_state_checked(self, dict(tensors), source)
+
     def sample_z(
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
     ) -> Tensor:

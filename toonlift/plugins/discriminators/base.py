@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -14,6 +15,21 @@ class Discriminator(nn.Module, ABC):
     @abstractmethod
     def resolution(self) -> int:
         """Input image side in pixels."""
+
+    @classmethod
+    def from_arch(cls, arch: dict[str, Any]) -> Discriminator:
+        """A randomly initialised discriminator of the architecture ``arch`` (the sidecar of an export)."""
+        return cls(**arch)
+
+    def export_state(self) -> dict[str, Tensor]:
+        """The tensors an export stores (default: the state dict)."""
+        return dict(self.state_dict())
+
+    def load_export_state(self, tensors: dict[str, Tensor], source: str) -> None:
+        """Fill the model from an export's tensors, strictly, with one message naming ``source`` on a mismatch."""
+        from toonlift.plugins.export import load_state_checked  # the export module imports this one
+
+        load_state_checked(self, dict(tensors), source)
 
     @property
     def cond_dim(self) -> int:
