@@ -19,14 +19,18 @@ import time
 
 import torch
 
+from toonlift.datamodules.steps import StepsDataModule
 from toonlift.plugins.losses.lpips import LPIPSLoss
 from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 from toonlift.stages.vlda import reconstructor as rc
 from toonlift.stages.vlda.module import VLDAModule
 from toonlift.stages.vlda.outputs import write_avatar
+from toonlift.stages.vlda.schedule import Schedule
+from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDATraining
 
-DEMO = {"first": (100, 100, 80), "later": (40, 80, 60), "num_stages": 2, "init_iters": 200, "collect_batches": 25}
+DEMO = Schedule((100, 100, 80), (40, 80, 60), num_stages=2, init_iters=200)
+DEMO_COLLECT = 25
 
 
 def build(size: int, batch: int, device: str, out_dir: str, collect_batches: int) -> VLDAModule:
@@ -35,8 +39,9 @@ def build(size: int, batch: int, device: str, out_dir: str, collect_batches: int
     d = StyleGAN2Discriminator(size=size, channel_multiplier=1)
     perc = LPIPSLoss(weight=0.5, allow_random_backbone=True)
     m = VLDAModule(
-        g, d, perc, seeds=[0], image_size=size, batch_size=batch, collect_batches=collect_batches, out_dir=out_dir
-    )
+        g, d, perc, images=VLDAImages(seeds=(0,)), image_size=size,
+        training=VLDATraining(batch_size=batch, collect_batches=collect_batches), output=AvatarOutput(out_dir),
+    )  # fmt: skip
     return m.to(device)
 
 
@@ -104,11 +109,11 @@ def main() -> None:
         outputs = time.perf_counter() - t0
         print(f"outputs: {outputs:7.2f} s per avatar (maps, grids, GIF, OBJ, GLB)")
         sched = DEMO
-        counts = {"init": sched["init_iters"]}
+        counts = {"init": sched.init_iters}
         for i, phase in enumerate(("step1", "step2", "step3")):
-            counts[phase] = sched["first"][i] + (sched["num_stages"] - 1) * sched["later"][i]
+            counts[phase] = sched.first[i] + (sched.num_stages - 1) * sched.later[i]
         est = sum(per_iter[p] * n for p, n in counts.items())
-        est += sched["num_stages"] * sched["collect_batches"] * collect_per_batch + outputs
+        est += sched.num_stages * DEMO_COLLECT * collect_per_batch + outputs
         print(f"demo schedule {counts} at {args.size} px: estimated {est:.0f} s per image ({est / 60:.1f} min)")
         if args.full_demo:
             import pytorch_lightning as pl
@@ -117,11 +122,11 @@ def main() -> None:
                 m.projector.generator,
                 m.projector.discriminator,
                 m.perceptual,
-                seeds=[0],
+                images=VLDAImages(seeds=(0,)),
                 image_size=args.size,
-                batch_size=args.batch,
-                out_dir=tmp,
-                **DEMO,
+                schedule=DEMO,
+                training=VLDATraining(batch_size=args.batch, collect_batches=DEMO_COLLECT),
+                output=AvatarOutput(str(tmp)),
             )
             trainer = pl.Trainer(
                 accelerator="gpu" if args.device.startswith("cuda") else "cpu",
@@ -133,7 +138,7 @@ def main() -> None:
                 enable_model_summary=False,
             )
             t0 = time.perf_counter()
-            trainer.fit(full)
+            trainer.fit(full, datamodule=StepsDataModule())
             print(f"demo schedule, measured: {time.perf_counter() - t0:.0f} s per image")
 
 

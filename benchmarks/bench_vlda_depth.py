@@ -24,7 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2  # noqa: E402
+from toonlift.datamodules.steps import StepsDataModule  # noqa: E402
 from toonlift.stages.vlda.module import VLDAModule  # noqa: E402
+from toonlift.stages.vlda.schedule import Schedule  # noqa: E402
+from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining  # noqa: E402
 from toonlift.utils.io import save_safetensors  # noqa: E402
 
 
@@ -41,21 +44,13 @@ def run_face(i: int, args: argparse.Namespace, tmp: Path) -> dict:
     module = VLDAModule(
         AnalyticFaceBackbone(args.size, **shape),
         disc,
-        latents=str(tmp / f"w{i}.safetensors"),
+        images=VLDAImages(latents=str(tmp / f"w{i}.safetensors")),
         image_size=args.size,
-        first=tuple(args.first),
-        later=tuple(args.later),
-        num_stages=args.stages,
-        init_iters=args.init,
-        batch_size=args.batch,
-        collect_batches=args.collect,
-        lr=args.lr,
-        net_width=args.net_width,
-        zdim=64,
-        enc_width=8,
-        prior_category=args.prior,
-        out_dir=str(tmp / f"face{i}"),
-        gif_frames=6,
+        schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
+        training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, lr=args.lr),
+        networks=VLDANetworks(net_width=args.net_width, zdim=64, enc_width=8),
+        prior=FacePrior(category=args.prior),
+        output=AvatarOutput(str(tmp / f"face{i}"), gif_frames=6),
         seed=i,
     )
     trainer = pl.Trainer(
@@ -66,7 +61,7 @@ def run_face(i: int, args: argparse.Namespace, tmp: Path) -> dict:
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(module)
+    trainer.fit(module, datamodule=StepsDataModule())
     return json.loads((tmp / f"face{i}" / "avatar_0000" / "metrics.json").read_text())
 
 

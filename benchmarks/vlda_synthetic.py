@@ -45,6 +45,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from torch import Tensor  # noqa: E402
 
+from toonlift.datamodules.steps import StepsDataModule  # noqa: E402
 from toonlift.functional.camera import fov_to_intrinsics  # noqa: E402
 from toonlift.functional.depth_metrics import depth_scores  # noqa: E402
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss  # noqa: E402
@@ -54,6 +55,8 @@ from toonlift.plugins.stylegan2 import load_generator  # noqa: E402
 from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator  # noqa: E402
 from toonlift.stages.vlda.inputs import prepare_image  # noqa: E402
 from toonlift.stages.vlda.module import VLDAModule  # noqa: E402
+from toonlift.stages.vlda.schedule import Schedule  # noqa: E402
+from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDANetworks, VLDATraining  # noqa: E402
 from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets  # noqa: E402
 from toonlift.utils.io import atomic_write_json, load_safetensors  # noqa: E402
 
@@ -143,10 +146,11 @@ def main() -> None:
             disc = StyleGAN2Discriminator(**_disc_arch(g))
     module = VLDAModule(
         g, disc, perceptual=AnalyserPerceptualLoss(args.perc_weight), face_parser=SyntheticFaceParser(),
-        latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"]), image_size=args.image_size,
-        first=tuple(args.first), later=tuple(args.later), num_stages=args.stages, init_iters=args.init,
-        batch_size=args.batch, collect_batches=args.collect, out_dir=str(out / "vlda"),
-        net_width=args.net_width, disc_blocks=args.disc_blocks,
+        images=VLDAImages(latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"])),
+        image_size=args.image_size,
+        schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
+        training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks),
+        networks=VLDANetworks(net_width=args.net_width), output=AvatarOutput(str(out / "vlda")),
     )  # fmt: skip
     timer = PhaseTimer()
     trainer = pl.Trainer(
@@ -154,7 +158,7 @@ def main() -> None:
         enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
     t1 = time.perf_counter()
-    trainer.fit(module)
+    trainer.fit(module, datamodule=StepsDataModule())
     t_vlda = time.perf_counter() - t1
 
     faces = [json.loads((out / "vlda" / f"avatar_{i:04d}" / "metrics.json").read_text()) for i in range(args.count)]

@@ -102,12 +102,12 @@ def test_fit_on_seeds_writes_offsets_metadata_and_grids(tmp_path):
 
 
 def test_sefa_start_is_alpha_times_the_closed_form_direction(tmp_path):
-    from toonlift.functional.sefa import closed_form_directions
+    from toonlift.functional.sefa import closed_form_directions, stack_modulation_weights
 
     cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 1}}, {"directions_file": None})
     cli = cli_main(["--config", str(cfg)], run=False)
     module = cli.model
-    directions, _ = closed_form_directions(module.generator)  # rosinality convention
+    directions, _ = closed_form_directions(stack_modulation_weights(module.generator.modulation_weights()))
     start = module.initial_offsets(3)
     torch.testing.assert_close(start, (3.0 * directions[:, 2]).expand(3, -1))
     torch.testing.assert_close(start.norm(dim=1), torch.full((3,), 3.0))  # n* is a unit vector

@@ -28,11 +28,11 @@ def test_vlda_synthetic_config_scores_an_inverted_face(tmp_path: Path) -> None:
     fit = _run(
         "cli.py", "fit", "--config", "configs/vlda_synthetic.yaml",
         "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
-        "--model.init_args.latents", str(gt / "latents.safetensors"),
-        "--model.init_args.ground_truth", str(gt / "ground_truth.safetensors"),
-        "--model.init_args.first", "[2, 2, 2]", "--model.init_args.later", "[1, 1, 1]",
-        "--model.init_args.init_iters", "2", "--model.init_args.collect_batches", "1",
-        "--model.init_args.out_dir", str(out),
+        "--model.init_args.images.latents", str(gt / "latents.safetensors"),
+        "--model.init_args.images.ground_truth", str(gt / "ground_truth.safetensors"),
+        "--model.init_args.schedule.first", "[2, 2, 2]", "--model.init_args.schedule.later", "[1, 1, 1]",
+        "--model.init_args.schedule.init_iters", "2", "--model.init_args.training.collect_batches", "1",
+        "--model.init_args.output.out_dir", str(out),
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-2000:]
     metrics = json.loads((out / "avatar_0000" / "metrics.json").read_text())

@@ -127,9 +127,12 @@ def test_command_writes_files_and_rejects_missing_files(
 def test_vlda_on_an_inverted_face_scores_prior_and_final(
     tiny_g: nn.Module, inverted: SyntheticTargets, tmp_path: Path
 ) -> None:
+    from toonlift.datamodules.steps import StepsDataModule
     from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
     from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
     from toonlift.stages.vlda.module import VLDAModule
+    from toonlift.stages.vlda.schedule import Schedule
+    from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDANetworks, VLDATraining
 
     one = SyntheticTargets(
         inverted.w[:1], inverted.target[:1], inverted.projected[:1], inverted.depth[:1], inverted.mask[:1],
@@ -139,15 +142,16 @@ def test_vlda_on_an_inverted_face_scores_prior_and_final(
     _, disc = tiny_stylegan2()
     module = VLDAModule(
         tiny_g, disc, perceptual=AnalyserPerceptualLoss(0.5), face_parser=SyntheticFaceParser(),
-        latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"]), image_size=32,
-        first=(2, 2, 2), later=(1, 1, 1), num_stages=1, init_iters=3, batch_size=2, collect_batches=1,
-        net_width=8, zdim=16, enc_width=8, out_dir=str(tmp_path / "out"), gif_frames=4,
+        images=VLDAImages(latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"])), image_size=32,
+        schedule=Schedule((2, 2, 2), (1, 1, 1), num_stages=1, init_iters=3),
+        training=VLDATraining(batch_size=2, collect_batches=1), networks=VLDANetworks(8, 16, 8),
+        output=AvatarOutput(str(tmp_path / "out"), gif_frames=4),
     )  # fmt: skip
     trainer = pl.Trainer(
         accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False,
     )  # fmt: skip
-    trainer.fit(module)
+    trainer.fit(module, datamodule=StepsDataModule())
     metrics = json.loads((tmp_path / "out" / "avatar_0000" / "metrics.json").read_text())
     for key in ("prior", "stage1", "final"):
         assert math.isfinite(metrics[key]["side"]) and math.isfinite(metrics[key]["mad"]), metrics

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_three_images_over_two_ranks(tmp_path: Path) -> None:
     ckpt = write_tiny_checkpoint(tmp_path / "tiny.pt")
     cfg = yaml.safe_load(_config(tmp_path, ckpt, -1).read_text())
-    cfg["model"]["init_args"].update(seeds=[5, 6, 7], perceptual=None)
+    cfg["model"]["init_args"].update(images={"seeds": [5, 6, 7]}, perceptual=None)
     cfg["trainer"].update(callbacks=None, enable_checkpointing=False, strategy="ddp", devices=2)
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(cfg))

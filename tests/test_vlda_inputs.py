@@ -11,6 +11,7 @@ from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2
 from toonlift.errors import CheckpointError, ConfigError, DataError
 from toonlift.stages.vlda.inputs import box_mask, load_ground_truth, load_latents, prepare_image
 from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.settings import VLDANetworks
 from toonlift.utils.io import save_safetensors
 
 
@@ -54,4 +55,4 @@ def test_prepare_image_uses_generator_ground_truth() -> None:
 def test_module_needs_images() -> None:
     gen, disc = tiny_stylegan2()
     with pytest.raises(ConfigError, match="seeds"):
-        VLDAModule(gen, disc, image_size=32, net_width=8, zdim=16, enc_width=8)
+        VLDAModule(gen, disc, image_size=32, networks=VLDANetworks(8, 16, 8))

@@ -14,7 +14,10 @@ import pytorch_lightning as pl
 import torch
 
 from tests.vlda_helpers import AnalyticFaceBackbone, tiny_stylegan2
+from toonlift.datamodules.steps import StepsDataModule
 from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.schedule import Schedule
+from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.utils.io import save_safetensors
 
 
@@ -25,21 +28,13 @@ def test_reconstruction_beats_the_ellipsoid_prior(tmp_path: Path) -> None:
     module = VLDAModule(
         AnalyticFaceBackbone(32),
         disc,
-        latents=str(tmp_path / "w.safetensors"),
+        images=VLDAImages(latents=str(tmp_path / "w.safetensors")),
         image_size=32,
-        first=(60, 200, 300),
-        later=(60, 200, 300),
-        num_stages=2,
-        init_iters=100,
-        batch_size=8,
-        collect_batches=8,
-        lr=5e-4,
-        net_width=16,
-        zdim=64,
-        enc_width=8,
-        prior_category="none",
-        out_dir=str(tmp_path / "out"),
-        gif_frames=6,
+        schedule=Schedule((60, 200, 300), (60, 200, 300), num_stages=2, init_iters=100),
+        training=VLDATraining(batch_size=8, collect_batches=8, lr=5e-4),
+        networks=VLDANetworks(net_width=16, zdim=64, enc_width=8),
+        prior=FacePrior(category="none"),
+        output=AvatarOutput(str(tmp_path / "out"), gif_frames=6),
     )
     trainer = pl.Trainer(
         accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False
@@ -47,7 +42,7 @@ def test_reconstruction_beats_the_ellipsoid_prior(tmp_path: Path) -> None:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # several threads crawl on a shared 2-core machine
     try:
-        trainer.fit(module)
+        trainer.fit(module, datamodule=StepsDataModule())
     finally:
         torch.set_num_threads(threads)
     metrics = json.loads((tmp_path / "out" / "avatar_0000" / "metrics.json").read_text())

@@ -6,8 +6,10 @@ from abc import ABC
 
 import pytorch_lightning as pl
 
+from toonlift.plugins.examples import PluginExample
 
-class ToonDataModule(pl.LightningDataModule, ABC):
+
+class ToonDataModule(PluginExample, pl.LightningDataModule, ABC):
     """Base of toonlift's DataModules (entry-point group ``toonlift.datamodules``).
 
     A config picks the data module with ``data: {class_path: NAME}``.

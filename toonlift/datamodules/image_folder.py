@@ -16,6 +16,7 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -221,6 +222,17 @@ class ImageFolderDataModule(ToonDataModule):
         seed: data-order and split seed.
         name: what the data set is called in messages (e.g. ``"Disney data set"``).
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        from PIL import Image
+
+        folder = workdir / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(0)
+        for i in range(4):
+            Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(folder / f"{i}.png")
+        return {"path": str(folder), "resolution": 16, "batch_size": 2, "val_fraction": 0.0}
 
     def __init__(
         self,

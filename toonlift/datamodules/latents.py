@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from toonlift.datamodules.base import ToonDataModule
 from toonlift.errors import ConfigError, DataError
-from toonlift.utils.io import load_safetensors, safe_torch_load
+from toonlift.utils.io import load_safetensors, safe_torch_load, save_safetensors
 
 LATENT_SUFFIXES = (".pt", ".pth", ".safetensors", ".npy")
 _KEYS = ("ws", "latent", "w", "latents")
@@ -78,6 +79,12 @@ class LatentsDataModule(ToonDataModule):
         paths: latent files (``.pt``, ``.pth``, ``.safetensors``, ``.npy``) or folders of them (sorted by name).
         batch_size: latents per batch.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        path = workdir / "latents.safetensors"
+        save_safetensors(path, {"ws": torch.randn(4, 16, generator=torch.Generator().manual_seed(0))}, {})
+        return {"paths": [str(path)], "batch_size": 2}
 
     def __init__(self, paths: list[str], batch_size: int = 8) -> None:
         super().__init__()

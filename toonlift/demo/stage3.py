@@ -21,6 +21,8 @@ from toonlift.demo.context import DemoContext, StageTimer
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
 from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.schedule import Schedule
+from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets
 from toonlift.utils.io import atomic_path, save_safetensors
 
@@ -72,21 +74,18 @@ def run_stage3(ctx: DemoContext, timer: StageTimer) -> dict:
         discriminator=load_shipped("cartoon", "discriminator"),
         perceptual=AnalyserPerceptualLoss(weight=sched.vlda_perceptual),
         face_parser=SyntheticFaceParser(),
-        latents=str(face["files"]["latents"]),
-        ground_truth=str(face["files"]["ground_truth"]),
-        variants=None if variants is None else str(variants),
+        images=VLDAImages(
+            latents=str(face["files"]["latents"]),
+            ground_truth=str(face["files"]["ground_truth"]),
+            variants=None if variants is None else str(variants),
+        ),
         image_size=64,
-        first=sched.vlda_first,
-        later=sched.vlda_later,
-        num_stages=sched.vlda_stages,
-        init_iters=sched.vlda_init,
-        batch_size=sched.vlda_batch,
-        collect_batches=sched.vlda_collect,
-        net_width=sched.vlda_width,
-        lam_smooth=sched.vlda_smooth,
-        disc_blocks=3,
-        out_dir=str(folder),
-        gif_frames=sched.gif_frames,
+        schedule=Schedule(sched.vlda_first, sched.vlda_later, sched.vlda_stages, sched.vlda_init),
+        training=VLDATraining(
+            batch_size=sched.vlda_batch, collect_batches=sched.vlda_collect, lam_smooth=sched.vlda_smooth, disc_blocks=3
+        ),
+        networks=VLDANetworks(net_width=sched.vlda_width),
+        output=AvatarOutput(out_dir=str(folder), gif_frames=sched.gif_frames),
         seed=ctx.seed,
     )
     trainer = ctx.trainer(log_every_n_steps=10)

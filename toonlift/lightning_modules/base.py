@@ -6,8 +6,10 @@ from abc import ABC
 
 import pytorch_lightning as pl
 
+from toonlift.plugins.examples import PluginExample
 
-class ToonModule(pl.LightningModule, ABC):
+
+class ToonModule(PluginExample, pl.LightningModule, ABC):
     """Base of toonlift's LightningModules (entry-point group ``toonlift.modules``).
 
     The CLI runs in subclass mode over this class: a config picks the module with ``model: {class_path: NAME}``.

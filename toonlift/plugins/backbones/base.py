@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
+
 
 @dataclass
 class BackboneOutput:
@@ -60,7 +62,7 @@ class BackboneOutput:
     aux: dict[str, Tensor] = field(default_factory=dict)
 
 
-class Backbone(nn.Module, ABC):
+class Backbone(PluginExample, nn.Module, ABC):
     """Abstract generator backbone (entry-point group ``toonlift.backbones``).
 
     Subclasses set the size properties and implement :meth:`mapping` and :meth:`synthesis`.

@@ -5,10 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
 
-class Discriminator(nn.Module, ABC):
+
+class Discriminator(PluginExample, nn.Module, ABC):
     """Abstract discriminator (entry-point group ``toonlift.discriminators``)."""
 
     @property
@@ -30,6 +33,12 @@ class Discriminator(nn.Module, ABC):
         from toonlift.plugins.export import load_state_checked  # the export module imports this one
 
         load_state_checked(self, dict(tensors), source)
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        """Random images ``[batch, 3, resolution, resolution]`` (and cameras when conditioned)."""
+        gen = torch.Generator().manual_seed(0)
+        image = torch.rand(batch, 3, self.resolution, self.resolution, generator=gen) * 2 - 1
+        return (image,) if not self.cond_dim else (image, torch.randn(batch, self.cond_dim, generator=gen))
 
     @property
     def cond_dim(self) -> int:

@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
 
-class FeatureExtractor(nn.Module, ABC):
+
+class FeatureExtractor(PluginExample, nn.Module, ABC):
     """Abstract feature extractor (entry-point group ``toonlift.feature_extractors``).
 
     The input is RGB in ``[-1, 1]``; implementations resize and normalise internally.

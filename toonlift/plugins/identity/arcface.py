@@ -14,6 +14,9 @@ way pSp/e4e's identity loss does (rows 35-223, columns 32-220 of a 256 image) an
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -73,14 +76,21 @@ class ArcFaceIdentityEncoder(IdentityEncoder):
         face_box: ``(top, bottom, left, right)`` fractions of the image cropped before pooling to 112 px; the
             default is the FFHQ alignment's face; ``null`` uses the whole image.
         low_level_units: body units run by ``low_level`` after the input layer (3 = the 56x56, 64-channel stage).
+        allow_random_weights: with no ``weights``, keep the random initialisation instead of refusing. Only for
+            tests and cost measurements: the embeddings are then meaningless.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        return {"num_layers": 50, "allow_random_weights": True}
 
     def __init__(
         self,
-        weights: str,
+        weights: str | None = None,
         num_layers: int = 50,
         face_box: tuple[float, float, float, float] | None = FFHQ_FACE_BOX,
         low_level_units: int = 3,
+        allow_random_weights: bool = False,
     ) -> None:
         super().__init__()
         if num_layers not in _STAGES:
@@ -103,7 +113,8 @@ class ArcFaceIdentityEncoder(IdentityEncoder):
             raise ConfigError(f"low_level_units must be in [0, {len(units)}], got {low_level_units}.")
         self.low_level_units = low_level_units
         self.weights = weights
-        self.load_weights(weights)
+        if weights is not None or not allow_random_weights:
+            self.load_weights(weights or "")
         self.eval()
 
     @property

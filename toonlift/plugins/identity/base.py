@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
 
-class IdentityEncoder(nn.Module, ABC):
+
+class IdentityEncoder(PluginExample, nn.Module, ABC):
     """Abstract face identity encoder (entry-point group ``toonlift.identity_encoders``).
 
     Implementations resize and normalise internally: the input is always RGB in ``[-1, 1]``.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import Tensor
 
 from toonlift.functional.gan_losses import d_logistic_loss, g_nonsaturating_loss
@@ -14,6 +17,9 @@ class NonSaturatingLoss(Loss):
     Args:
         weight: multiplier of the generator term.
     """
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        return (torch.randn(batch, 1, generator=torch.Generator().manual_seed(0)).requires_grad_(True),)
 
     def forward(self, fake_logits: Tensor) -> Tensor:
         """Generator loss ``mean(softplus(-D(G(z))))`` of fake logits ``[B, 1]``."""

@@ -9,6 +9,8 @@ It stands in for LPIPS in the demo's Stage 3 and in the projector on the synthet
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -41,6 +43,11 @@ class AnalyserPerceptualLoss(Loss):
         weight: multiplier of the term (GAN2Shape's lambda_perc is 0.5 for LPIPS).
         weights: analyser safetensors file (default: the shipped ``toonlift/assets/synthetic_analyser.safetensors``).
     """
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        gen = torch.Generator().manual_seed(0)
+        pred = (torch.rand(batch, 3, 64, 64, generator=gen) * 2 - 1).requires_grad_(True)
+        return pred, torch.rand(batch, 3, 64, 64, generator=gen) * 2 - 1
 
     def __init__(self, weight: float = 1.0, weights: str | None = None) -> None:
         super().__init__(weight)

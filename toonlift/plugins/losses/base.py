@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
 
-class Loss(nn.Module, ABC):
+
+class Loss(PluginExample, nn.Module, ABC):
     """Abstract loss (entry-point group ``toonlift.losses``).
 
     Args:

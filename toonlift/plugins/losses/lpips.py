@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -55,6 +56,16 @@ class LPIPSLoss(Loss):
         allow_random_backbone: use a randomly initialised (fixed-seed) backbone when no weights are found. Only for
             tests and smoke runs: distances are then not LPIPS and not comparable to published figures.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"net": "alex", "allow_random_backbone": True}
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        gen = torch.Generator().manual_seed(0)
+        pred = (torch.rand(batch, 3, 32, 32, generator=gen) * 2 - 1).requires_grad_(True)
+        return pred, torch.rand(batch, 3, 32, 32, generator=gen) * 2 - 1
 
     def __init__(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -21,6 +23,13 @@ class PathLengthLoss(Loss):
         batch_shrink: the regularisation batch is ``batch // batch_shrink`` (rosinality default 2).
         decay: EMA rate of the running mean.
     """
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        gen = torch.Generator().manual_seed(0)
+        ws = torch.randn(batch, 4, 8, generator=gen).requires_grad_(True)
+        weight = torch.randn(8, 3 * 8 * 8, generator=gen)
+        images = torch.tanh(ws.mean(1) @ weight).view(batch, 3, 8, 8)  # images that depend on ws
+        return images, ws, gen
 
     def __init__(self, weight: float = 2.0, interval: int = 4, batch_shrink: int = 2, decay: float = 0.01) -> None:
         super().__init__(weight)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import torch
 from torch import Tensor
 
 from toonlift.functional.gan_losses import r1_penalty
@@ -15,6 +18,11 @@ class R1Loss(Loss):
         weight: gamma (the reference default is 10).
         interval: apply every this many discriminator steps; the term is scaled by ``interval`` to compensate.
     """
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        real = torch.rand(batch, 3, 8, 8, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+        logits = real.pow(2).mean((1, 2, 3)).unsqueeze(1)  # [B, 1], differentiable w.r.t. the images
+        return logits, real
 
     def __init__(self, weight: float = 10.0, interval: int = 16) -> None:
         super().__init__(weight)

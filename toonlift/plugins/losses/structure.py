@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import torch
 from torch import Tensor
 
 from toonlift.functional.image_losses import structure_loss
@@ -17,6 +19,12 @@ class StructureLoss(Loss):
         weight: multiplier (1 in the reference).
         num_blocks: n, the number of blocks compared (2: the 8x8 and 16x16 outputs).
     """
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        gen = torch.Generator().manual_seed(0)
+        base = [torch.randn(batch, 4, 2**k, 2**k, generator=gen) for k in (3, 4)]
+        trans = [torch.randn(batch, 4, 2**k, 2**k, generator=gen).requires_grad_(True) for k in (3, 4)]
+        return base, trans
 
     def __init__(self, weight: float = 1.0, num_blocks: int = 2) -> None:
         super().__init__(weight)

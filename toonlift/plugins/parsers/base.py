@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 
 from torch import Tensor, nn
 
+from toonlift.plugins.examples import PluginExample
 
-class FaceParser(nn.Module, ABC):
+
+class FaceParser(PluginExample, nn.Module, ABC):
     """Abstract face parser (entry-point group ``toonlift.face_parsers``)."""
 
     @abstractmethod

@@ -16,6 +16,9 @@ as the authors' code does.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -141,14 +144,21 @@ class BiSeNetFaceParser(FaceParser):
         input_size: side the image is resized to before parsing (512 as the reference and the authors).
         exclude_labels: labels that are *not* face (default background 0 and cloth 16).
         n_classes: number of classes of the checkpoint (19).
+        allow_random_weights: with no ``weights``, keep the random initialisation instead of refusing. Only for
+            tests and cost measurements: the masks are then meaningless.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        return {"input_size": 64, "allow_random_weights": True}
 
     def __init__(
         self,
-        weights: str,
+        weights: str | None = None,
         input_size: int = 512,
         exclude_labels: list[int] | None = None,
         n_classes: int = 19,
+        allow_random_weights: bool = False,
     ) -> None:
         super().__init__()
         if input_size < 32 or input_size % 32:
@@ -167,7 +177,8 @@ class BiSeNetFaceParser(FaceParser):
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
         self.weights = weights
-        self.load_weights(weights)
+        if weights is not None or not allow_random_weights:
+            self.load_weights(weights or "")
         self.eval()
 
     def load_weights(self, path: str) -> None:

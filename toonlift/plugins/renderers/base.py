@@ -7,8 +7,10 @@ from typing import Any
 
 from torch import nn
 
+from toonlift.plugins.examples import PluginExample
 
-class Renderer(nn.Module, ABC):
+
+class Renderer(PluginExample, nn.Module, ABC):
     """Abstract renderer (entry-point group ``toonlift.renderers``).
 
     Args:

@@ -10,6 +10,8 @@ light. The math lives in ``toonlift.functional.depth_map``; conventions in ``doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -58,6 +60,19 @@ class DepthMapRenderer(Renderer):
         padding_mode: ``grid_sample`` padding for samples outside the canonical image (reference ``"zeros"``).
         max_candidates: rasteriser chunk size (memory bound).
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"image_size": 16}
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        gen, s = torch.Generator().manual_seed(0), self.image_size
+        depth = (1.0 - 0.05 * torch.rand(batch, s, s, generator=gen)).requires_grad_(True)  # inside [0.9, 1.1]
+        albedo = torch.rand(batch, 3, s, s, generator=gen) * 2 - 1
+        view = torch.randn(batch, 6, generator=gen) * 0.05
+        light = torch.nn.functional.normalize(torch.tensor([[0.2, -0.3, -1.0]]).expand(batch, -1), dim=1)
+        return depth, albedo, view, light
 
     def __init__(
         self,

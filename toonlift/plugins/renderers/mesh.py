@@ -10,6 +10,8 @@ Conventions (axes, pixel centres, UVs, normals, light direction): ``docs/renderi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +69,19 @@ class MeshRenderer(Renderer):
         soft_sigma: softness in pixels of the optional soft silhouette (``alpha``); 0 disables it.
         max_candidates: rasteriser chunk size (memory bound).
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"image_size": 16}
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        # a tetrahedron 1 unit in front of the camera, about the frame's width (fov 10 deg sees +-0.087 at Z = 1)
+        v = torch.tensor([[0.0, -0.06, 1.0], [-0.06, 0.05, 1.0], [0.06, 0.05, 1.0], [0.0, 0.0, 0.95]])
+        vertices = v.expand(batch, -1, -1).clone().requires_grad_(True)
+        faces = torch.tensor([[0, 2, 1], [0, 1, 3], [1, 2, 3], [2, 0, 3]])
+        colors = torch.rand(batch, 4, 3, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        return vertices, faces, colors
 
     def __init__(
         self,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -89,6 +91,11 @@ class StyleGAN2Discriminator(Discriminator):
         checkpoint: rosinality ``.pt`` or toonlift ``.safetensors`` export to load at construction.
         checkpoint_key: entry of a ``.pt`` checkpoint to load.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"size": 16, "channel_max": 16}
 
     def __init__(
         self,

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -81,6 +83,11 @@ class StyleGAN2Backbone(Backbone):
             sidecar) to load at construction; ``None`` keeps the random initialisation.
         checkpoint_key: which generator of a ``.pt`` checkpoint to load (``g_ema`` or ``g``).
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"size": 16, "style_dim": 16, "n_mlp": 2, "channel_max": 16}
 
     def __init__(
         self,

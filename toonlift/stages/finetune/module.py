@@ -100,6 +100,15 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         export_discriminator_path: where the discriminator is exported at the end of fit (None: not exported).
     """
 
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        from toonlift.plugins.stylegan2 import StyleGAN2Backbone, StyleGAN2Discriminator
+
+        g, d = StyleGAN2Backbone, StyleGAN2Discriminator
+        export = str(workdir / "g_ema.safetensors")
+        return {"generator": g(**g.example_args(workdir)), "discriminator": d(**d.example_args(workdir)),
+                "max_iterations": 1, "num_grid_samples": 2, "export_path": export}  # fmt: skip
+
     def __init__(
         self,
         generator: Backbone,

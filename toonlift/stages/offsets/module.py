@@ -8,6 +8,7 @@ edited latents plus JSON metadata, and per batch a grid human / cartoon at ``-``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,6 +17,7 @@ from toonlift.errors import ConfigError, DataError
 from toonlift.functional.seeds import latents_from_seeds
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.base import Backbone
+from toonlift.plugins.backbones.capabilities import FeatureTaps, StyleModulation, require
 from toonlift.plugins.identity.base import IdentityEncoder
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.stages.offsets.directions import initial_offsets, load_directions, pick_direction, sefa_directions
@@ -48,6 +50,9 @@ class OffsetModule(ToonModule):
         edit_layers: W+ indices the offset moves (``None``: all, as the authors do).
         num_steps: Adam steps (10).
         lr: peak learning rate (0.1) of the projector ramp.
+        rampdown: fraction of the steps ramping the learning rate down (the StyleGAN2 projector's 0.25).
+        rampup: fraction of the steps ramping it up (0.05).
+        noise_mode: generator noise during the search (``"const"``: every step sees the same image noise).
         objective: ``"paper"`` (``L_id - lambda_low L_low``) or ``"log"`` (the authors' code).
         lambda_low: low-level weight (0.2 paper; 0.1 with ``log`` in the authors' code).
         both_signs: optimise on ``w + w*`` and ``w - w*``.
@@ -56,6 +61,15 @@ class OffsetModule(ToonModule):
         out_dir: output folder.
         save_grids: write (and log) the image grids.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        from toonlift.plugins.identity.synthetic_analyser import SyntheticAnalyserIdentityEncoder
+        from toonlift.plugins.stylegan2 import StyleGAN2Backbone
+
+        g = StyleGAN2Backbone(**StyleGAN2Backbone.example_args(workdir))
+        return {"generator": g, "identity_encoder": SyntheticAnalyserIdentityEncoder(), "num_steps": 2,
+                "truncation_samples": 64, "out_dir": str(workdir / "offsets")}  # fmt: skip
 
     def __init__(
         self,
@@ -75,6 +89,9 @@ class OffsetModule(ToonModule):
         edit_layers: list[int] | None = None,
         num_steps: int = 10,
         lr: float = 0.1,
+        rampdown: float = 0.25,
+        rampup: float = 0.05,
+        noise_mode: str = "const",
         objective: str = "paper",
         lambda_low: float = 0.2,
         both_signs: bool = True,
@@ -92,11 +109,17 @@ class OffsetModule(ToonModule):
             face_parser=face_parser,
             num_steps=num_steps,
             lr=lr,
+            rampdown=rampdown,
+            rampup=rampup,
             objective=objective,
             lambda_low=lambda_low,
             both_signs=both_signs,
             edit_layers=edit_layers,
+            noise_mode=noise_mode,
         )
+        stage = "Stage 2 (OffsetModule)"
+        if directions_file is None:
+            require(generator, StyleModulation, stage=f"{stage}: SeFa directions (or give a directions_file)")
         self.cartoon_generators = torch.nn.ModuleList(cartoon_generators or [])
         for g in self.cartoon_generators:
             g.eval().requires_grad_(False)
@@ -109,6 +132,9 @@ class OffsetModule(ToonModule):
             raise ConfigError(
                 f"cartoon_swap needs one flag per cartoon generator ({len(names)}) and a swap_feature to swap."
             )
+        for g, swap in zip(self.cartoon_generators, swaps):
+            if swap:
+                require(g, FeatureTaps, stage=f"{stage}: the feature swap into a cartoon generator")
         self.cartoon_swap = swaps
         self.swap_feature = swap_feature
         self.direction_index, self.alpha = direction_index, alpha

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import math
 import zlib
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from toonlift.datamodules.steps import ticks_loader
 from toonlift.errors import CheckpointError, ConfigError, NonFiniteError
 from toonlift.functional.seeds import latents_from_seeds
 from toonlift.lightning_modules.base import ToonModule
@@ -31,7 +31,6 @@ from toonlift.plugins.discriminators.base import Discriminator
 from toonlift.plugins.losses.base import Loss
 from toonlift.plugins.losses.smoothness import SmoothnessLoss
 from toonlift.plugins.parsers.base import FaceParser
-from toonlift.plugins.renderers.base import Renderer
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
 from toonlift.stages.vlda.evaluation import depth_metrics, evaluate
@@ -39,6 +38,7 @@ from toonlift.stages.vlda.inputs import load_ground_truth, load_latents, prepare
 from toonlift.stages.vlda.outputs import write_avatar
 from toonlift.stages.vlda.projector import LatentProjector
 from toonlift.stages.vlda.schedule import Schedule, ScheduleState
+from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.variants import load_variants, write_variants
 from toonlift.stages.vlda.vlda_params import PseudoSampling, rescale_depth
 
@@ -55,122 +55,92 @@ class VLDAModule(ToonModule):
     """GAN2Shape-style reconstruction of depth, albedo, view and light for each given latent.
 
     Args:
-        generator: the Stage-1 generator (``class_path: stylegan2`` with its checkpoint).
-        discriminator: its discriminator (``class_path: stylegan2``; features of its first blocks).
+        generator: the Stage-1 generator (``class_path: stylegan2`` with its checkpoint); needs ``MappingSplit``.
+        discriminator: its discriminator (``class_path: stylegan2``); needs ``BlockFeatures``.
         perceptual: the perceptual loss plugin; its ``weight`` is lambda_perc (GAN2Shape: LPIPS-VGG, 0.5).
         renderer: a depth-map renderer (default ``DepthMapRenderer(image_size)``: fov 10, depth 0.9-1.1).
-        face_parser: face-region parser for the ellipsoid prior; else the generator's mask, else ``face_box``.
-        seeds: seeds of the images (``z`` from ``torch.Generator(seed)``, mapped to W); ignored if ``latents``.
-        latents: file of W latents ``[N, w_dim]`` (``.safetensors`` or ``.pt``).
-        truncation: truncation psi applied when mapping seeds.
-        ground_truth: optional safetensors with ``depth``/``mask`` ``[N, S, S]`` for SIDE/MAD (a generator that
-            returns depth, like the synthetic world, is used automatically).
-        variants: optional safetensors with ``w`` ``[N, V, w_dim]`` (sidecar ``names``): after image i is
-            reconstructed, its trained networks reconstruct each variant (e.g. Stage-2 expressions) by a forward
-            pass into ``avatar_NNNN/<name>/`` (``toonlift.stages.vlda.variants``).
+        face_parser: face-region parser for the ellipsoid prior; else the generator's mask, else the prior's box.
+        images: which faces (seeds or a latents file) and their optional ground truth and variants.
         image_size: side of the reconstruction (128 in GAN2Shape; the generator output is resized).
-        first: iterations of step 1/2/3 in stage 0.
-        later: iterations of step 1/2/3 in later stages.
-        num_stages: stages per image.
-        init_iters: iterations fitting the depth network to the ellipsoid.
-        batch_size: pseudo/projected samples per iteration.
-        collect_batches: batches of projected samples collected after step 2 (x batch_size samples).
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay.
-        lam_regular: weight of ``mean(offset^2)`` in step 2.
-        lam_smooth: weight of the second-order smoothness of depth and diffuse shading.
-        tail_layers: mapping layers after the encoder's hidden space (``F1_d``).
-        disc_blocks: discriminator blocks in the step-2 feature loss.
-        yaw_deg: pseudo-view yaw range before ``view_scale`` (degrees).
-        pitch_deg: pseudo-view pitch range.
-        roll_deg: pseudo-view roll range.
-        xy_translation: pseudo-view translation range.
-        view_scale: yaw multiplier (1.2).
-        view_distribution: ``uniform`` or ``gaussian`` (std = range / 2).
-        face_box: relative ``[min_y, max_y, min_x, max_x]`` face box when no mask is available.
-        prior_category: box adjustment of the prior (``face``, ``synface``, ``none``).
-        net_width: base width of D, A, V, L (``None``: ``max(4096 // image_size, 16)``).
-        zdim: bottleneck of D and A.
-        enc_width: base width of the offset encoder.
-        flip_stages: per stage, whether step 3 adds the mirrored-shape (symmetry) terms; stages beyond the list
-            have none (GAN2Shape CelebA: ``[true, false, false, false]``).
-        out_dir: where each avatar's folder is written.
-        gif_frames: frames of each avatar's rotation GIF.
+        schedule: iterations of the init phase and of each stage's three steps, and the number of stages.
+        sampling: ranges of step 2's random views and lights.
+        training: optimiser settings, batch sizes and loss weights.
+        networks: widths of the reconstruction networks.
+        prior: the ellipsoid prior's face box when no mask is available.
+        output: where each avatar's folder is written, and its GIF length.
         seed: seed of the networks' initialisation and of the pseudo samples.
     """
+
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        from toonlift.plugins.stylegan2 import StyleGAN2Backbone, StyleGAN2Discriminator
+
+        g, d = StyleGAN2Backbone, StyleGAN2Discriminator
+        return {"generator": g(**g.example_args(workdir)), "discriminator": d(**d.example_args(workdir)),
+                "images": VLDAImages(seeds=(0,)), "image_size": 16,
+                "schedule": Schedule((1, 1, 1), (1, 1, 1), num_stages=1, init_iters=1),
+                "training": VLDATraining(batch_size=2, collect_batches=1, disc_blocks=2),
+                "networks": VLDANetworks(8, 16, 8),
+                "output": AvatarOutput(str(workdir / "vlda"), gif_frames=2)}  # fmt: skip
 
     def __init__(
         self,
         generator: Backbone,
         discriminator: Discriminator,
         perceptual: Loss | None = None,
-        renderer: Renderer | None = None,
+        renderer: DepthMapRenderer | None = None,
         face_parser: FaceParser | None = None,
-        seeds: list[int] | None = None,
-        latents: str | None = None,
-        truncation: float = 1.0,
-        ground_truth: str | None = None,
-        variants: str | None = None,
+        images: VLDAImages | None = None,
         image_size: int = 128,
-        first: tuple[int, int, int] = (600, 600, 400),
-        later: tuple[int, int, int] = (200, 500, 300),
-        num_stages: int = 4,
-        init_iters: int = 1000,
-        batch_size: int = 16,
-        collect_batches: int = 100,
-        lr: float = 1e-4,
-        weight_decay: float = 5e-4,
-        lam_regular: float = 0.01,
-        lam_smooth: float = 0.01,
-        tail_layers: int = 2,
-        disc_blocks: int = 4,
-        yaw_deg: float = 45.0,
-        pitch_deg: float = 15.0,
-        roll_deg: float = 5.0,
-        xy_translation: float = 0.0,
-        view_scale: float = 1.2,
-        view_distribution: str = "uniform",
-        face_box: tuple[float, float, float, float] = (0.2, 1.0, 0.2, 0.8),
-        prior_category: str = "face",
-        net_width: int | None = None,
-        zdim: int = 256,
-        enc_width: int = 32,
-        flip_stages: tuple[bool, ...] = (True, False, False, False),
-        out_dir: str = "outputs/vlda",
-        gif_frames: int = 24,
+        schedule: Schedule | None = None,
+        sampling: PseudoSampling | None = None,
+        training: VLDATraining | None = None,
+        networks: VLDANetworks | None = None,
+        prior: FacePrior | None = None,
+        output: AvatarOutput | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["generator", "discriminator", "perceptual", "renderer", "face_parser"])
+        if images is None:
+            raise ConfigError(
+                "VLDAModule needs the images to reconstruct: give images.seeds or an images.latents file."
+            )
+        self.images = images
+        self.schedule = schedule if schedule is not None else Schedule()
+        self.sampling = sampling if sampling is not None else PseudoSampling()
+        self.train_cfg = training if training is not None else VLDATraining()
+        self.networks = networks if networks is not None else VLDANetworks()
+        self.prior = prior if prior is not None else FacePrior()
+        self.output = output if output is not None else AvatarOutput()
+        self.seed = seed
+        # plain values only (checkpoints are read back with weights_only=True, which refuses pickled dataclasses);
+        # loggers show them, checkpoints keep them under "vlda_settings" (see on_save_checkpoint)
+        groups = {"images": images, "schedule": self.schedule, "sampling": self.sampling, "training": self.train_cfg,
+                  "networks": self.networks, "prior": self.prior, "output": self.output}  # fmt: skip
+        self.save_hyperparameters({"image_size": image_size, "seed": seed, **{k: asdict(v) for k, v in groups.items()}})
         self.automatic_optimization = False
         self.strict_loading = False  # checkpoints leave out the frozen parts (see on_save_checkpoint)
-        if seeds is None and latents is None:
-            raise ConfigError("VLDAModule needs the images to reconstruct: give `seeds` or a `latents` file.")
-        if batch_size < 1 or collect_batches < 1 or lr <= 0:
-            raise ConfigError(
-                f"VLDAModule: batch_size, collect_batches and lr must be positive ({batch_size}, "
-                f"{collect_batches}, {lr})."
-            )
-        self.schedule = Schedule(tuple(first), tuple(later), num_stages, init_iters)
-        self.sampling = PseudoSampling(yaw_deg, pitch_deg, roll_deg, xy_translation, view_scale, view_distribution)
         self.image_size = image_size
         self.renderer = renderer if renderer is not None else DepthMapRenderer(image_size=image_size)
         if self.renderer.image_size != image_size:
             raise ConfigError(f"renderer.image_size ({self.renderer.image_size}) must equal image_size ({image_size}).")
         self.ranges = rc.Ranges(self.renderer.min_depth, self.renderer.max_depth)
-        self.projector = LatentProjector(generator, discriminator, image_size, tail_layers, disc_blocks)
+        tc = self.train_cfg
+        self.projector = LatentProjector(generator, discriminator, image_size, tc.tail_layers, tc.disc_blocks)
         self.perceptual = perceptual
-        self.smoothness = SmoothnessLoss(lam_smooth)
+        self.smoothness = SmoothnessLoss(tc.lam_smooth)
         self.face_parser = face_parser.eval().requires_grad_(False) if face_parser is not None else None
+        nw = self.networks
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same initial networks for every image and every resume
-            self.nets = rc.VLDANets(image_size, generator.w_dim, zdim, net_width, enc_width)
+            self.nets = rc.VLDANets(image_size, generator.w_dim, nw.zdim, nw.net_width, nw.enc_width)
         self._initial = {k: v.detach().clone() for k, v in self.nets.state_dict().items()}
         self.state = ScheduleState()
         self.state.skip_empty(self.schedule)
-        self.latents = load_latents(latents, generator.w_dim) if latents is not None else None
-        self.variants = load_variants(variants, len(self._all_latents()), generator.w_dim) if variants else None
-        self.out_dir = Path(out_dir)
+        self.latents = load_latents(images.latents, generator.w_dim) if images.latents is not None else None
+        n_images = len(self._all_latents())
+        self.variants = load_variants(images.variants, n_images, generator.w_dim) if images.variants else None
+        self.out_dir = Path(self.output.out_dir)
         self._image_ready: int | None = None
         self._proj: tuple[Tensor, Tensor] | None = None
         self._canon_cache: rc.Canonical | None = None
@@ -182,10 +152,10 @@ class VLDAModule(ToonModule):
     # ------------------------------------------------------------------ images of this rank
     def _all_latents(self) -> Tensor:
         if self.latents is None:
-            z = latents_from_seeds(torch.tensor(self.hparams.seeds), self.projector.generator.z_dim, self.device)
+            z = latents_from_seeds(torch.tensor(self.images.seeds), self.projector.generator.z_dim, self.device)
             gen = self.projector.generator
             with torch.no_grad():
-                self.latents = gen.mapping(z, truncation=self.hparams.truncation)[:, 0].cpu()
+                self.latents = gen.mapping(z, truncation=self.images.truncation)[:, 0].cpu()
         return self.latents
 
     def _my_images(self) -> list[int]:
@@ -197,14 +167,10 @@ class VLDAModule(ToonModule):
         """Training steps every rank runs: the schedule of the busiest rank (idle ranks step without work)."""
         return math.ceil(len(self._all_latents()) / self.trainer.world_size) * self.schedule.iterations_per_image()
 
-    def train_dataloader(self) -> DataLoader:
-        """Used without a data module (``data: {class_path: steps}`` in configs does the same)."""
-        return ticks_loader(self.steps_per_rank(), self.trainer.world_size)
-
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
-        hp = self.hparams  # one Adam per phase, as GAN2Shape's per-mode optimisers
+        tc = self.train_cfg  # one Adam per phase, as GAN2Shape's per-mode optimisers
         return [
-            torch.optim.Adam(self.nets.phase_parameters(k), lr=hp.lr, betas=(0.9, 0.999), weight_decay=hp.weight_decay)
+            torch.optim.Adam(self.nets.phase_parameters(k), lr=tc.lr, betas=(0.9, 0.999), weight_decay=tc.weight_decay)
             for k in _OPTIMIZERS
         ]
 
@@ -222,14 +188,12 @@ class VLDAModule(ToonModule):
         index = self._my_images()[local]
         self.index = index
         gt = None
-        if self.hparams.ground_truth is not None:
-            depth, mask = load_ground_truth(self.hparams.ground_truth, len(self._all_latents()), self.image_size)
+        if self.images.ground_truth is not None:
+            depth, mask = load_ground_truth(self.images.ground_truth, len(self._all_latents()), self.image_size)
             gt = (depth[index : index + 1], mask[index : index + 1])
         w = self._all_latents()[index : index + 1].to(self.device)
-        hp = self.hparams
-        p = prepare_image(
-            self.projector.generator, w, self.image_size, self.face_parser, hp.face_box, hp.prior_category, gt
-        )
+        pr = self.prior
+        p = prepare_image(self.projector.generator, w, self.image_size, self.face_parser, pr.face_box, pr.category, gt)
         self.input_w, self.input_image, self.ellipsoid = p.w, p.image, p.ellipsoid
         self.gt_depth, self.gt_mask = p.gt_depth, p.gt_mask
         self._image_ready = local
@@ -256,11 +220,11 @@ class VLDAModule(ToonModule):
     # ------------------------------------------------------------------ the three steps
     def _generator(self) -> torch.Generator:
         st = self.state  # reproducible and resumable: a function of (seed, image, stage, phase, iteration)
-        return torch.Generator().manual_seed(_seed_of(self.hparams.seed, self.index, st.stage, st.phase, st.iteration))
+        return torch.Generator().manual_seed(_seed_of(self.seed, self.index, st.stage, st.phase, st.iteration))
 
     def _pseudo_batch(self, canon: rc.Canonical, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        views = self.sampling.sample_views(self.hparams.batch_size, g).to(self.device)
-        d, r = (t.to(self.device) for t in self.sampling.sample_lights(self.hparams.batch_size, g))
+        views = self.sampling.sample_views(self.train_cfg.batch_size, g).to(self.device)
+        d, r = (t.to(self.device) for t in self.sampling.sample_lights(self.train_cfg.batch_size, g))
         return rc.pseudo_samples(canon, self.renderer, views, d, r, self.sampling.ambient_shift)
 
     @property
@@ -284,7 +248,7 @@ class VLDAModule(ToonModule):
         pseudo, mask = self._pseudo_batch(self._canon_cache, self._generator())
         code = self.nets.netE(self.input_image)
         proj, offset = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
-        return self.projector.loss(proj, pseudo, mask, offset, self.hparams.lam_regular)
+        return self.projector.loss(proj, pseudo, mask, offset, self.train_cfg.lam_regular)
 
     @torch.no_grad()
     def _collect(self) -> None:
@@ -292,8 +256,8 @@ class VLDAModule(ToonModule):
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
         code = self.nets.netE(self.input_image)
         images, masks = [], []
-        for i in range(self.hparams.collect_batches):
-            g = torch.Generator().manual_seed(_seed_of(self.hparams.seed, self.index, self.state.stage, "collect", i))
+        for i in range(self.train_cfg.collect_batches):
+            g = torch.Generator().manual_seed(_seed_of(self.seed, self.index, self.state.stage, "collect", i))
             pseudo, mask = self._pseudo_batch(canon, g)
             proj, _ = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
             images.append(proj.cpu())
@@ -305,10 +269,10 @@ class VLDAModule(ToonModule):
             self._collect()
         images, masks = self._proj
         g = self._generator()
-        idx = torch.randperm(images.shape[0], generator=g)[: self.hparams.batch_size]
+        idx = torch.randperm(images.shape[0], generator=g)[: self.train_cfg.batch_size]
         proj, mask = images[idx].to(self.device), masks[idx].to(self.device)
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        stages = self.hparams.flip_stages
+        stages = self.train_cfg.flip_stages
         flip = bool(stages[self.state.stage]) if self.state.stage < len(stages) else False
         loss, terms, _, _ = rc.reconstruction_loss(canon, self.input_image, *self._loss_parts, flip)
         proj_loss, proj_terms = rc.projected_loss(
@@ -370,7 +334,7 @@ class VLDAModule(ToonModule):
             canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
             recon, _, _ = rc.render_view(self.renderer, canon.texture, canon.depth, canon.view)
             folder = self.out_dir / f"avatar_{self.index:04d}"
-            frames = self.hparams.gif_frames
+            frames = self.output.gif_frames
             write_avatar(folder, canon, self.input_image, recon, self.renderer, self._metrics, gif_frames=frames)
             if self.variants is not None:
                 ws, names = self.variants[0][self.index].to(self.device), self.variants[1]
@@ -397,6 +361,9 @@ class VLDAModule(ToonModule):
         state = checkpoint.get("state_dict", {})
         for key in [k for k in state if k.split(".")[0] in _FROZEN]:
             del state[key]
+        # the grouped settings are not the constructor's flat arguments, so LightningCLI must not re-apply them as a
+        # config on resume (the run's own config is given again with --ckpt_path): keep them as a record only
+        checkpoint["vlda_settings"] = checkpoint.pop("hyper_parameters", {})
         checkpoint["vlda_state"] = self.state.state_dict()
         checkpoint["vlda_metrics"] = self._metrics
         checkpoint["vlda_history"] = self._history

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from toonlift.errors import ConfigError
 from toonlift.functional.depth_map import border_depth, clamp_depth_border
 from toonlift.functional.shading import lambert, reference_light_direction
 
@@ -116,7 +117,7 @@ class PseudoSampling:
 
     def __post_init__(self) -> None:
         if self.distribution not in ("uniform", "gaussian"):
-            raise ValueError(f"distribution must be 'uniform' or 'gaussian', got {self.distribution!r}")
+            raise ConfigError(f"sampling.distribution must be 'uniform' or 'gaussian', got {self.distribution!r}.")
 
     def _draw(self, n: int, half_range: float, generator: torch.Generator | None) -> Tensor:
         if self.distribution == "uniform":

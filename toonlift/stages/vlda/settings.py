@@ -1,0 +1,129 @@
+"""The grouped settings of :class:`~toonlift.stages.vlda.module.VLDAModule`, each a small typed dataclass.
+
+Configs set them as nested mappings (jsonargparse builds the dataclasses)::
+
+    model:
+      class_path: vlda
+      init_args:
+        images: {seeds: [0, 1]}
+        schedule: {first: [100, 100, 80], later: [40, 80, 60], num_stages: 2, init_iters: 200}
+        training: {batch_size: 8, collect_batches: 25}
+        output: {out_dir: outputs/vlda_demo}
+
+The schedule (:class:`~toonlift.stages.vlda.schedule.Schedule`) and the pseudo-sample ranges
+(:class:`~toonlift.stages.vlda.vlda_params.PseudoSampling`) are the other two groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from toonlift.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class VLDAImages:
+    """Which faces to reconstruct, and their ground truth.
+
+    Attributes:
+        seeds: seeds of the images (``z`` from ``torch.Generator(seed)``, mapped to W); ignored if ``latents``.
+        latents: file of W latents ``[N, w_dim]`` (``.safetensors`` or ``.pt``).
+        truncation: truncation psi applied when mapping seeds.
+        ground_truth: optional safetensors with ``depth``/``mask`` ``[N, S, S]`` for SIDE/MAD (a generator that
+            returns depth, like the synthetic world, is used automatically).
+        variants: optional safetensors with ``w`` ``[N, V, w_dim]`` (sidecar ``names``): after image i is
+            reconstructed, its trained networks reconstruct each variant (e.g. Stage-2 expressions) by a forward
+            pass into ``avatar_NNNN/<name>/``.
+    """
+
+    seeds: tuple[int, ...] | None = None
+    latents: str | None = None
+    truncation: float = 1.0
+    ground_truth: str | None = None
+    variants: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.seeds is None and self.latents is None:
+            raise ConfigError(
+                "VLDAModule needs the images to reconstruct: give images.seeds or an images.latents file."
+            )
+        if not 0.0 <= self.truncation <= 1.0:
+            raise ConfigError(f"images.truncation must be in [0, 1], got {self.truncation}.")
+
+
+@dataclass(frozen=True)
+class VLDATraining:
+    """Optimisation and loss weights.
+
+    Attributes:
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay.
+        batch_size: pseudo/projected samples per iteration.
+        collect_batches: batches of projected samples collected after step 2 (x ``batch_size`` samples).
+        lam_regular: weight of ``mean(offset^2)`` in step 2.
+        lam_smooth: weight of the second-order smoothness of depth and diffuse shading.
+        tail_layers: mapping layers after the offset encoder's hidden space (GAN2Shape ``F1_d``).
+        disc_blocks: discriminator blocks in the step-2 feature loss.
+        flip_stages: per stage, whether step 3 adds the mirrored-shape (symmetry) terms; stages beyond the list
+            have none (GAN2Shape CelebA: ``[true, false, false, false]``).
+    """
+
+    lr: float = 1e-4
+    weight_decay: float = 5e-4
+    batch_size: int = 16
+    collect_batches: int = 100
+    lam_regular: float = 0.01
+    lam_smooth: float = 0.01
+    tail_layers: int = 2
+    disc_blocks: int = 4
+    flip_stages: tuple[bool, ...] = (True, False, False, False)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.collect_batches < 1 or not self.lr > 0:
+            raise ConfigError(
+                f"VLDAModule: training.batch_size, collect_batches and lr must be positive ({self.batch_size}, "
+                f"{self.collect_batches}, {self.lr})."
+            )
+        if self.weight_decay < 0 or self.lam_regular < 0 or self.lam_smooth < 0:
+            raise ConfigError("VLDAModule: training.weight_decay, lam_regular and lam_smooth must be >= 0.")
+
+
+@dataclass(frozen=True)
+class VLDANetworks:
+    """Widths of the depth, albedo, view, light and offset-encoder networks.
+
+    Attributes:
+        net_width: base width of D, A, V, L (``None``: ``max(4096 // image_size, 16)``).
+        zdim: bottleneck of D and A.
+        enc_width: base width of the offset encoder.
+    """
+
+    net_width: int | None = None
+    zdim: int = 256
+    enc_width: int = 32
+
+
+@dataclass(frozen=True)
+class FacePrior:
+    """Where the ellipsoid depth prior sits when no face mask is available.
+
+    Attributes:
+        face_box: relative ``[min_y, max_y, min_x, max_x]`` face box.
+        category: box adjustment of the prior (``face``, ``synface``, ``none``).
+    """
+
+    face_box: tuple[float, float, float, float] = (0.2, 1.0, 0.2, 0.8)
+    category: str = "face"
+
+
+@dataclass(frozen=True)
+class AvatarOutput:
+    """Where and how each avatar is written.
+
+    Attributes:
+        out_dir: folder of the ``avatar_NNNN`` folders.
+        gif_frames: frames of each avatar's rotation GIF/MP4.
+    """
+
+    out_dir: str = "outputs/vlda"
+    gif_frames: int = 24
