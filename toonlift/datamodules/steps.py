@@ -7,6 +7,9 @@ rank gets the same number of steps.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -37,6 +40,11 @@ class StepsDataModule(ToonDataModule):
         count: training steps per rank; ``None`` asks the module's ``steps_per_rank()``.
     """
 
+    @classmethod
+    def example_args(cls, workdir: Path) -> dict[str, Any]:
+        del workdir
+        return {"count": 2}
+
     def __init__(self, count: int | None = None) -> None:
         super().__init__()
         if count is not None and count < 1:
@@ -53,4 +61,4 @@ class StepsDataModule(ToonDataModule):
                     "none. Give count explicitly."
                 )
             count = int(module.steps_per_rank())
-        return ticks_loader(count, self.trainer.world_size)
+        return ticks_loader(count, self.trainer.world_size if self.trainer is not None else 1)

@@ -68,8 +68,9 @@ class AnalyserPerceptualLoss(Loss):
 
     def distance(self, pred: Tensor, target: Tensor) -> Tensor:
         """Per-sample distance ``[B]`` between images ``[B, 3, H, W]`` in ``[-1, 1]`` (differentiable)."""
+        dtype = next(self.analyser.parameters()).dtype  # the analyser's own precision, whatever autocast says
         with torch.autocast(pred.device.type, enabled=False):
-            return normalized_feature_distance(self.features(pred.float()), self.features(target.float()))
+            return normalized_feature_distance(self.features(pred.to(dtype)), self.features(target.to(dtype)))
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         """Mean distance over the batch."""

@@ -230,13 +230,6 @@ class StyleGAN2Backbone(Backbone):
         """Mapping network: ``z [B, style_dim] -> w [B, style_dim]``."""
         return self.style(z)
 
-    @torch.no_grad()
-    def mean_latent(self, n: int = 4096, generator: torch.Generator | None = None) -> Tensor:
-        """Average ``w`` of ``n`` random codes, ``[1, style_dim]`` (the truncation centre)."""
-        device = self.input.input.device
-        z = torch.randn(n, self.style_dim, generator=generator, device=device)
-        return self.style(z).mean(0, keepdim=True)
-
     def _truncate(self, w: Tensor, truncation: float, truncation_latent: Tensor | None) -> Tensor:
         if truncation == 1.0:
             return w
