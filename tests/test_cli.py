@@ -123,3 +123,24 @@ def test_contradictory_trainer_config_is_a_clean_error(install_distribution, tmp
     err = capsys.readouterr().err
     assert code == 2
     assert "enable_progress_bar" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("config", sorted(p.name for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_shipped_config_parses(config: str, capsys) -> None:
+    """Every recipe in configs/ resolves to a full config (class paths, grouped settings, overrides) as shipped.
+
+    An overlay (a file without its own ``model.class_path``) is composed as its header's command line says.
+    """
+    import re
+
+    text = (ROOT / "configs" / config).read_text()
+    files = [config]
+    if "class_path" not in (yaml.safe_load(text).get("model") or {}):
+        files = re.findall(r"--config configs/(\S+\.yaml)", text)
+        assert config in files, f"{config} is an overlay whose header does not show how to compose it"
+    args = [a for f in files for a in ("--config", str(ROOT / "configs" / f))]
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["fit", *args, "--print_config"])
+    assert exit_info.value.code in (0, None), capsys.readouterr().err[-2000:]
+    printed = capsys.readouterr().out
+    assert "class_path: toonlift." in printed and "model:" in printed

@@ -12,9 +12,9 @@ from PIL import Image
 
 from tests.helpers_stage1 import smooth_rgb, write_image_folder
 from toonlift.datamodules.image_folder import ImageFolderDataModule, split_records
-from toonlift.datamodules.image_loading import center_square_resize, decode_image, to_rgb
 from toonlift.datamodules.samplers import InfiniteShardedSampler
 from toonlift.errors import DataError
+from toonlift.utils.image_loading import center_square_resize, decode_image, to_rgb
 
 
 def _png_bytes(img: Image.Image, tmp_path: Path, name: str) -> bytes:

@@ -90,11 +90,8 @@ def _cli_class():
     from pytorch_lightning.cli import LightningCLI
 
     class ToonCLI(LightningCLI):
-        """LightningCLI in subclass mode over :class:`ToonModule` and :class:`ToonDataModule`."""
-
-        def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 - LightningArgumentParser
-            # Modules configure their own (G/D) optimisers, so no top-level optimizer/lr_scheduler groups exist.
-            pass
+        """LightningCLI in subclass mode over :class:`ToonModule` and :class:`ToonDataModule` (modules configure
+        their own G/D optimisers: ``auto_configure_optimizers=False``, no top-level optimizer groups)."""
 
     return ToonCLI
 

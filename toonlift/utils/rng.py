@@ -1,4 +1,5 @@
-"""Per-iteration, per-rank random streams: reproducible, resumable and different on every rank.
+"""The seed derivations of toonlift, in one place: per-iteration, per-rank random streams (Stage 1) and seeds derived
+from a tuple of parts (Stage 3's state machine). Both are reproducible, resumable and different on every rank.
 
 Every random draw of a GAN iteration (latents, mixing, noise maps, augmentation) comes from one generator seeded by
 ``(seed * world_size + rank, iteration)``. Nothing depends on the global RNG or on how many draws came before, so a
@@ -7,6 +8,8 @@ stylegan2-ada seeds ranks as ``seed * world + rank``).
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import torch
@@ -25,3 +28,12 @@ def iteration_generator(
     gen = torch.Generator(device=device)
     gen.manual_seed(stream_seed(seed, rank, world_size, iteration, stream))
     return gen
+
+
+def derive_seed(*parts: object) -> int:
+    """A 32-bit seed that depends only on ``parts`` (e.g. ``(seed, image, stage, phase, iteration)``).
+
+    Python's ``hash`` of strings changes between processes; CRC-32 of the parts' ``repr`` does not, so a resumed run
+    draws what the uninterrupted one drew.
+    """
+    return zlib.crc32(repr(parts).encode())

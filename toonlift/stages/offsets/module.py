@@ -197,8 +197,8 @@ class OffsetModule(ToonModule):
         centre = None
         if self.truncation < 1.0:
             if self._mean_latent is None:
-                zs = g.sample_z(self.truncation_samples, generator=torch.Generator().manual_seed(0), device="cpu")
-                self._mean_latent = g.mapping(zs.to(self.device))[:, 0].mean(0, keepdim=True)
+                gen = torch.Generator(device=self.device).manual_seed(0)
+                self._mean_latent = g.mean_latent(self.truncation_samples, generator=gen)
             centre = self._mean_latent
         ws = g.mapping(z, truncation=self.truncation, truncation_latent=centre)
         return [f"seed{int(s):04d}" for s in batch.tolist()], ws

@@ -84,8 +84,8 @@ class OffsetOptimizer(nn.Module):
             raise ConfigError(f"num_steps must be >= 1 and lr > 0, got {num_steps} and {lr}")
         if lambda_low < 0:
             raise ConfigError(f"lambda_low must be >= 0, got {lambda_low}")
-        if not (0 <= rampdown <= 1 and 0 <= rampup <= 1):
-            raise ConfigError(f"rampdown and rampup are fractions of the steps in [0, 1], got {rampdown} and {rampup}")
+        if not (0 < rampdown <= 1 and 0 < rampup <= 1):
+            raise ConfigError(f"rampdown and rampup are fractions of the steps in (0, 1], got {rampdown} and {rampup}")
         if noise_mode not in ("const", "random", "none"):
             raise ConfigError(f"noise_mode must be one of const, random, none; got {noise_mode!r}")
         if edit_layers is not None:

@@ -14,7 +14,6 @@ without work until all are done. Run
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -41,14 +40,10 @@ from toonlift.stages.vlda.schedule import Schedule, ScheduleState
 from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.variants import load_variants, write_variants
 from toonlift.stages.vlda.vlda_params import PseudoSampling, rescale_depth
+from toonlift.utils.rng import derive_seed
 
 _OPTIMIZERS = ("init", "step1", "step2", "step3")
 _FROZEN = ("projector", "perceptual", "face_parser")
-
-
-def _seed_of(*parts: object) -> int:
-    """A seed that depends only on ``parts`` (Python's ``hash`` of strings changes between processes)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 class VLDAModule(ToonModule):
@@ -220,7 +215,7 @@ class VLDAModule(ToonModule):
     # ------------------------------------------------------------------ the three steps
     def _generator(self) -> torch.Generator:
         st = self.state  # reproducible and resumable: a function of (seed, image, stage, phase, iteration)
-        return torch.Generator().manual_seed(_seed_of(self.seed, self.index, st.stage, st.phase, st.iteration))
+        return torch.Generator().manual_seed(derive_seed(self.seed, self.index, st.stage, st.phase, st.iteration))
 
     def _pseudo_batch(self, canon: rc.Canonical, g: torch.Generator) -> tuple[Tensor, Tensor]:
         views = self.sampling.sample_views(self.train_cfg.batch_size, g).to(self.device)
@@ -257,7 +252,7 @@ class VLDAModule(ToonModule):
         code = self.nets.netE(self.input_image)
         images, masks = [], []
         for i in range(self.train_cfg.collect_batches):
-            g = torch.Generator().manual_seed(_seed_of(self.seed, self.index, self.state.stage, "collect", i))
+            g = torch.Generator().manual_seed(derive_seed(self.seed, self.index, self.state.stage, "collect", i))
             pseudo, mask = self._pseudo_batch(canon, g)
             proj, _ = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
             images.append(proj.cpu())

@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _folder_images(path: str, count: int | None, size: int, batch: int) -> Iterator[Tensor]:
-    from toonlift.datamodules.image_folder import ImageDataset, scan_images, validate_records
+    from toonlift.utils.image_sets import ImageDataset, scan_images, validate_records
 
     records = scan_images(path, "real image set")
     # decode-check only the images that will be used (a photo set can hold 70,000)

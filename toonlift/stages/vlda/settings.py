@@ -115,6 +115,13 @@ class FacePrior:
     face_box: tuple[float, float, float, float] = (0.2, 1.0, 0.2, 0.8)
     category: str = "face"
 
+    def __post_init__(self) -> None:
+        if self.category not in ("face", "synface", "none"):
+            raise ConfigError(f"prior.category must be 'face', 'synface' or 'none', got {self.category!r}.")
+        top, bottom, left, right = self.face_box
+        if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
+            raise ConfigError(f"prior.face_box must be [min_y, max_y, min_x, max_x] fractions, got {self.face_box}.")
+
 
 @dataclass(frozen=True)
 class AvatarOutput:
