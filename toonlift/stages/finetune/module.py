@@ -311,8 +311,8 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         real_c = batch_cond(batch)  # [B, cond_dim] cameras of the real images, or None
         if self.discriminator.cond_dim and real_c is None:
             raise ConfigError(
-                "FinetuneModule: the discriminator is camera-conditioned but the data gives no 'cond' per image; "
-                "use a data module that returns cameras (e.g. synthetic_faces with return_cond: true)."
+                "FinetuneModule: the discriminator is camera-conditioned but the data gives no camera per image; use "
+                "a data module whose batches are dicts carrying each image's camera under 'cond' [B, cond_dim]."
             )
         opt_g, opt_d = self.optimizers()
         b, it = real.shape[0], self.iteration
