@@ -73,6 +73,23 @@ def test_quick_demo_writes_the_gallery_with_sane_contents(quick_run: Path) -> No
         assert (avatar / name / "mesh.glb").stat().st_size > 0
 
 
+def test_transformation_row_one_is_the_untouched_photo_generator(quick_run: Path) -> None:
+    """Stage 1 trains the photo generator in place; the grid's first row must still be the photo generator."""
+    from toonlift.demo.stage1 import fixed_latents
+
+    photo = load_shipped("photo")
+    ws = fixed_latents(photo, 0)
+    with torch.no_grad():
+        expected = photo.synthesis(ws, noise_mode="const").image.clamp(-1, 1)  # [8, 3, 64, 64]
+    grid = np.asarray(Image.open(quick_run / "stage1" / "transformation.png").convert("RGB"), dtype=np.float32)
+    size, pad = expected.shape[-1], 2
+    for i, image in enumerate(expected):
+        x = pad + i * (size + pad)
+        tile = grid[pad : pad + size, x : x + size]  # row 1, column i
+        want = ((image.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
+        assert np.abs(tile - want).mean() < 1.0, f"column {i} of row 1 is not the photo generator's image"
+
+
 def _coverage(images: torch.Tensor, analyser: FaceAnalyser) -> torch.Tensor:
     """Fraction of each image the analyser's mask head calls face ``[B]``."""
     with torch.no_grad():

@@ -97,6 +97,8 @@ def run_stage1(ctx: DemoContext, timer: StageTimer) -> dict:
     )
     trainer.fit(module, datamodule=data)
 
+    # the module trained `photo` in place; its frozen G_base is the photo generator as it was before the run
+    photo = module.generator_base
     with torch.no_grad():
         ws_dev = ws.to(ctx.device)
         base = photo.to(ctx.device).synthesis(ws_dev, noise_mode="const").image
