@@ -195,3 +195,12 @@ def test_latent_file_layouts_and_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="holds no"):
         LatentsDataModule([str(tmp_path / "empty")]).items()
+
+
+def test_max_steps_counts_batches_of_latents(tmp_path):
+    """No optimizer step moves Lightning's counter here, so max_steps is honoured as batches (it was ignored)."""
+    _factor_file(tmp_path / "factor.pt", 64)
+    cfg = _config(tmp_path, {"class_path": "seeds", "init_args": {"count": 6, "batch_size": 2}}, {"num_steps": 2})
+    cli_main(["fit", "--config", str(cfg), "--trainer.max_steps", "1"])
+    written = sorted(p.name for p in (tmp_path / "out").glob("seed*.safetensors"))
+    assert written == ["seed0000.safetensors", "seed0001.safetensors"]

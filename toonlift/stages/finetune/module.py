@@ -54,6 +54,7 @@ from toonlift.plugins.losses.r1 import R1Loss
 from toonlift.plugins.losses.structure import StructureLoss
 from toonlift.stages.finetune.adaptive_augment import AdaptiveAugment
 from toonlift.stages.finetune.evaluation import FinetuneEvalMixin
+from toonlift.utils import checks
 from toonlift.utils.batches import batch_cond, batch_images
 from toonlift.utils.rng import iteration_generator
 
@@ -156,10 +157,21 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
                 "FinetuneModule: the structure loss compares against G_base, so it needs keep_base: true "
                 "(or set structure.init_args.weight: 0 to train from scratch)."
             )
-        if not 0.0 <= style_mixing <= 1.0:
-            raise ConfigError(f"FinetuneModule: style_mixing must be in [0, 1], got {style_mixing}.")
-        if max_iterations < 1:
-            raise ConfigError(f"FinetuneModule: max_iterations must be >= 1, got {max_iterations}.")
+        owner = "FinetuneModule"
+        checks.unit_interval(owner, "style_mixing", style_mixing)
+        checks.at_least(owner, "max_iterations", max_iterations, 1)
+        checks.positive(owner, "lr", lr)
+        if len(betas) != 2:
+            raise ConfigError(f"FinetuneModule: betas must be two numbers (beta1, beta2), got {betas!r}.")
+        for i, beta in enumerate(betas):
+            checks.unit_interval(owner, f"betas[{i}]", beta, closed_right=False)
+        if ema_decay is not None:
+            checks.unit_interval(owner, "ema_decay", ema_decay, closed_right=False)
+        if ema_half_life_images is not None:
+            checks.positive(owner, "ema_half_life_images", ema_half_life_images)
+        checks.at_least(owner, "num_grid_samples", num_grid_samples, 0)
+        if metric_batch_size is not None:
+            checks.at_least(owner, "metric_batch_size", metric_batch_size, 1)
         stage = "Stage 1 (FinetuneModule)"
         require(generator, Exportable, stage=stage)
         require(discriminator, Exportable, stage=stage, role="discriminator")

@@ -22,6 +22,7 @@ from toonlift.plugins.identity.base import IdentityEncoder
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.stages.offsets.directions import initial_offsets, load_directions, pick_direction, sefa_directions
 from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer, OffsetResult
+from toonlift.utils import checks
 from toonlift.utils.hashing import state_dict_hash
 from toonlift.utils.images import make_grid, save_image
 from toonlift.utils.io import atomic_write_json, save_safetensors
@@ -100,6 +101,13 @@ class OffsetModule(ToonModule):
         out_dir: str = "outputs/offsets",
         save_grids: bool = True,
     ) -> None:
+        owner = "OffsetModule"
+        checks.at_least(owner, "direction_index", direction_index, 0)
+        checks.finite_number(owner, "alpha", alpha)
+        checks.unit_interval(owner, "truncation", truncation)
+        checks.at_least(owner, "truncation_samples", truncation_samples, 1)
+        checks.positive(owner, "lr", lr)
+        checks.non_negative(owner, "lambda_low", lambda_low)
         super().__init__()
         self.automatic_optimization = False  # each batch runs its own Adam over the offsets
         self.search = OffsetOptimizer(
@@ -219,6 +227,11 @@ class OffsetModule(ToonModule):
         self.write_outputs(names, ws, result)
         if self.save_grids:
             self.write_grid(batch_idx, ws, result)
+        # no optimizer steps here (each batch runs its own Adam), so Lightning's step counter never moves and
+        # --trainer.max_steps would be ignored: honour it as "batches of latents"
+        max_steps = self.trainer.max_steps if self._trainer is not None else -1
+        if max_steps is not None and max_steps >= 0 and batch_idx + 1 >= max_steps:
+            self.trainer.should_stop = True
 
     # ------------------------------------------------------------------ outputs
     def write_outputs(self, names: list[str], ws: Tensor, result: OffsetResult) -> None:

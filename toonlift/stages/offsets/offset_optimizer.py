@@ -9,6 +9,7 @@ the trajectory it would follow alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -80,8 +81,8 @@ class OffsetOptimizer(nn.Module):
         super().__init__()
         if objective not in OBJECTIVES:
             raise ConfigError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-        if num_steps < 1 or lr <= 0:
-            raise ConfigError(f"num_steps must be >= 1 and lr > 0, got {num_steps} and {lr}")
+        if num_steps < 1 or not lr > 0 or not math.isfinite(lr):
+            raise ConfigError(f"num_steps must be >= 1 and lr a finite number > 0, got {num_steps} and {lr}")
         if lambda_low < 0:
             raise ConfigError(f"lambda_low must be >= 0, got {lambda_low}")
         if not (0 < rampdown <= 1 and 0 < rampup <= 1):

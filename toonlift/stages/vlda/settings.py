@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toonlift.errors import ConfigError
+from toonlift.utils import checks
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,12 @@ class VLDATraining:
     flip_stages: tuple[bool, ...] = (True, False, False, False)
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.collect_batches < 1 or not self.lr > 0:
-            raise ConfigError(
-                f"VLDAModule: training.batch_size, collect_batches and lr must be positive ({self.batch_size}, "
-                f"{self.collect_batches}, {self.lr})."
-            )
-        if self.weight_decay < 0 or self.lam_regular < 0 or self.lam_smooth < 0:
-            raise ConfigError("VLDAModule: training.weight_decay, lam_regular and lam_smooth must be >= 0.")
+        owner = "VLDAModule training"
+        checks.positive(owner, "lr", self.lr)
+        for name in ("weight_decay", "lam_regular", "lam_smooth"):
+            checks.non_negative(owner, name, getattr(self, name))
+        for name in ("batch_size", "collect_batches", "tail_layers", "disc_blocks"):
+            checks.at_least(owner, name, getattr(self, name), 1)
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,12 @@ class VLDANetworks:
     net_width: int | None = None
     zdim: int = 256
     enc_width: int = 32
+
+    def __post_init__(self) -> None:
+        if self.net_width is not None:
+            checks.at_least("VLDAModule networks", "net_width", self.net_width, 1)
+        checks.at_least("VLDAModule networks", "zdim", self.zdim, 1)
+        checks.at_least("VLDAModule networks", "enc_width", self.enc_width, 1)
 
 
 @dataclass(frozen=True)
@@ -134,3 +140,6 @@ class AvatarOutput:
 
     out_dir: str = "outputs/vlda"
     gif_frames: int = 24
+
+    def __post_init__(self) -> None:
+        checks.at_least("VLDAModule output", "gif_frames", self.gif_frames, 2)
