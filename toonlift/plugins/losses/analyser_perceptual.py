@@ -49,6 +49,11 @@ class AnalyserPerceptualLoss(Loss):
         pred = (torch.rand(batch, 3, 64, 64, generator=gen) * 2 - 1).requires_grad_(True)
         return pred, torch.rand(batch, 3, 64, 64, generator=gen) * 2 - 1
 
+    @property
+    def name(self) -> str:
+        """Key of the term in logs and metrics: not ``lpips``, which it imitates but is not."""
+        return "analyser_perceptual"
+
     def __init__(self, weight: float = 1.0, weights: str | None = None) -> None:
         super().__init__(weight)
         self.analyser = FaceAnalyser.load(weights).requires_grad_(False)

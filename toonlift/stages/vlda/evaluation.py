@@ -29,13 +29,14 @@ def evaluate(
     gt_depth: Tensor | None = None,
     gt_mask: Tensor | None = None,
 ) -> dict[str, float]:
-    """Scores of the current model on its input ``[1, 3, H, W]``: ``l1``, ``lpips`` (if the perceptual plugin has a
-    ``distance``), and ``side``/``mad``/``mae``/``mse`` when ground truth is given."""
+    """Scores of the current model on its input ``[1, 3, H, W]``: ``l1``, the perceptual distance under the perceptual
+    plugin's own name (``lpips`` for LPIPS, ``analyser_perceptual`` for the synthetic analyser's), and
+    ``side``/``mad``/``mae``/``mse`` when ground truth is given."""
     canon = rc.predict_canonical(nets, image, renderer, ranges)
     recon, _, _ = rc.render_view(renderer, canon.texture, canon.depth, canon.view)
     entry: dict[str, float] = {"l1": float((recon - image).abs().mean())}
     if perceptual is not None and hasattr(perceptual, "distance"):
-        entry["lpips"] = float(perceptual.distance(recon, image).mean())
+        entry[perceptual.name] = float(perceptual.distance(recon, image).mean())
     if gt_depth is not None and gt_mask is not None:
         entry.update(depth_metrics(renderer, canon.depth, canon.view, gt_depth, gt_mask))
     return entry

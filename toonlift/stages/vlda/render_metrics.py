@@ -67,7 +67,8 @@ def _synthetic_images(domain: str, count: int, size: int, seed: int, batch: int)
 
 
 def _mean_lpips(folders: list[Path]) -> float | None:
-    """Mean of the avatars' final input-v-reconstruction LPIPS (``metrics.json``), ``None`` if none recorded it."""
+    """Mean of the avatars' final input-v-reconstruction LPIPS (``metrics.json``), ``None`` if none recorded it
+    (avatars reconstructed with another perceptual distance record it under that distance's name)."""
     import json
 
     values = []
