@@ -289,7 +289,8 @@ class VLDAModule(ToonModule):
             self._prepare(st.image)
         phase = st.phase
         self.nets.set_trainable(phase)
-        losses = {"init": self._loss_init, "step1": self._loss_step1, "step2": self._loss_step2, "step3": self._loss_step3}
+        losses = {"init": self._loss_init, "step1": self._loss_step1,
+                  "step2": self._loss_step2, "step3": self._loss_step3}  # fmt: skip
         loss, terms = losses[phase]()
         if not torch.isfinite(loss):
             raise NonFiniteError(
