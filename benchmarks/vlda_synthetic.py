@@ -56,7 +56,13 @@ from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator  # n
 from toonlift.stages.vlda.inputs import prepare_image  # noqa: E402
 from toonlift.stages.vlda.module import VLDAModule  # noqa: E402
 from toonlift.stages.vlda.schedule import Schedule  # noqa: E402
-from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDANetworks, VLDATraining  # noqa: E402
+from toonlift.stages.vlda.settings import (  # noqa: E402
+    AvatarOutput,
+    FacePrior,
+    VLDAImages,
+    VLDANetworks,
+    VLDATraining,
+)
 from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets  # noqa: E402
 from toonlift.utils.io import atomic_write_json, load_safetensors  # noqa: E402
 
@@ -107,6 +113,13 @@ def main() -> None:
     ap.add_argument("--net-width", type=int, default=None, help="VLDA network width (default: max(4096 / size, 16))")
     ap.add_argument("--perc-weight", type=float, default=0.05, help="weight of the analyser perceptual term")
     ap.add_argument("--disc-blocks", type=int, default=4, help="discriminator blocks in the step-2 feature loss")
+    ap.add_argument(
+        "--prior-category",
+        default="face",
+        choices=("face", "synface", "none"),
+        help="box adjustment of the ellipsoid prior (GAN2Shape: face for CelebA crops, synface)",
+    )
+    ap.add_argument("--prior-relief", type=float, default=0.11, help="apex-to-rim depth of the prior (GAN2Shape 0.11)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
     ap.add_argument("--rescore", action="store_true", help="only re-score an earlier run's --out folder")
@@ -151,6 +164,7 @@ def main() -> None:
         schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
         training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks),
         networks=VLDANetworks(net_width=args.net_width), output=AvatarOutput(str(out / "vlda")),
+        prior=FacePrior(category=args.prior_category, relief=args.prior_relief),
     )  # fmt: skip
     timer = PhaseTimer()
     trainer = pl.Trainer(
@@ -178,6 +192,7 @@ def main() -> None:
         "start": args.start,
         "schedule": {k: getattr(args, k) for k in ("first", "later", "stages", "init", "batch", "collect")},
         "perc_weight": args.perc_weight,
+        "prior": {"category": args.prior_category, "relief": args.prior_relief},
         "net_width": args.net_width,
         "disc_blocks": args.disc_blocks,
         "image_size": args.image_size,
@@ -216,7 +231,10 @@ def extra_scores(out: Path, results: dict) -> dict[str, dict[str, dict[str, list
     for i in range(count):
         folder = out / "vlda" / f"avatar_{i:04d}"
         maps, meta = load_safetensors(folder / "maps.safetensors", what="VLDA maps")
-        prior = prepare_image(g, w["w"][i : i + 1], size, parser).ellipsoid
+        pr = results.get("prior", {"category": "face", "relief": 0.11})
+        prior = prepare_image(
+            g, w["w"][i : i + 1], size, parser, prior_category=pr["category"], prior_relief=pr["relief"]
+        ).ellipsoid
         gt_depth, gt_mask = gt["depth"][i : i + 1], gt["mask"][i : i + 1]
         shapes = {"flat": (torch.ones_like(prior), zero), "prior": (prior, zero)}
         shapes["final"] = (maps["depth"][None], torch.tensor([meta["view"]]))
@@ -247,7 +265,7 @@ def _scored(out: Path) -> dict:
 
 # Settings that must agree for runs to be merged into one table.
 _SAME = ("seed", "generator", "cartoon_generator", "discriminator", "schedule", "perc_weight", "net_width",
-         "disc_blocks", "image_size", "projection_steps", "mask_region")  # fmt: skip
+         "disc_blocks", "image_size", "projection_steps", "mask_region", "prior")  # fmt: skip
 
 
 def _cat_lists(trees: list[dict]) -> dict:

@@ -13,6 +13,11 @@ from torch import Tensor
 
 from toonlift.errors import DataError
 
+# GAN2Shape's cap: sphere radius, apex depth and rim depth (relief 0.11), in the renderer's depth units.
+PRIOR_RADIUS = 0.4
+PRIOR_NEAR = 0.91
+PRIOR_FAR = 1.02
+
 
 def mask_box(mask: Tensor, threshold: float = 0.7) -> tuple[float, float, float, float]:
     """Bounding box ``(min_y, max_y, min_x, max_x)`` in pixels of ``mask >= threshold`` (``mask`` ``[H, W]``).
@@ -54,9 +59,9 @@ def ellipsoid_depth(
     height: int,
     width: int,
     box: tuple[float, float, float, float],
-    radius: float = 0.4,
-    near: float = 0.91,
-    far: float = 1.02,
+    radius: float = PRIOR_RADIUS,
+    near: float = PRIOR_NEAR,
+    far: float = PRIOR_FAR,
     device: torch.device | str | None = None,
 ) -> Tensor:
     """The ellipsoid prior ``[H, W]`` for a face box ``(min_y, max_y, min_x, max_x)`` in pixels.
@@ -97,9 +102,9 @@ def ellipsoid_from_mask(
     mask: Tensor,
     category: str = "face",
     threshold: float = 0.7,
-    radius: float = 0.4,
-    near: float = 0.91,
-    far: float = 1.02,
+    radius: float = PRIOR_RADIUS,
+    near: float = PRIOR_NEAR,
+    far: float = PRIOR_FAR,
 ) -> Tensor:
     """The ellipsoid prior ``[H, W]`` of a face mask ``[H, W]`` (see :func:`ellipsoid_depth`)."""
     h, w = mask.shape[-2:]

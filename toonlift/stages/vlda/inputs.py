@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from toonlift.errors import ConfigError, DataError
-from toonlift.stages.vlda.ellipsoid import ellipsoid_from_mask
+from toonlift.stages.vlda.ellipsoid import PRIOR_FAR, PRIOR_NEAR, ellipsoid_from_mask
 from toonlift.stages.vlda.projector import resize
 from toonlift.utils.io import load_safetensors, safe_torch_load
 
@@ -105,6 +105,7 @@ def prepare_image(
     face_box: list[float] | tuple[float, ...] = (0.2, 1.0, 0.2, 0.8),
     prior_category: str = "face",
     ground_truth: tuple[Tensor, Tensor] | None = None,
+    prior_relief: float = PRIOR_FAR - PRIOR_NEAR,
 ) -> PreparedImage:
     """Render ``G(w)`` at ``size`` and derive the face mask (parser, else the generator's mask, else the box), the
     ellipsoid prior and the ground truth (the generator's depth if it has one, else ``ground_truth``)."""
@@ -123,5 +124,5 @@ def prepare_image(
         mask = resize(out.mask, size)[0, 0]
     else:
         mask = box_mask(size, list(face_box)).to(w.device)
-    ellipsoid = ellipsoid_from_mask(mask, prior_category)[None]
+    ellipsoid = ellipsoid_from_mask(mask, prior_category, near=PRIOR_FAR - prior_relief, far=PRIOR_FAR)[None]
     return PreparedImage(w, image, mask[None], ellipsoid, gt_depth, gt_mask)

@@ -188,7 +188,8 @@ class VLDAModule(ToonModule):
             gt = (depth[index : index + 1], mask[index : index + 1])
         w = self._all_latents()[index : index + 1].to(self.device)
         pr = self.prior
-        p = prepare_image(self.projector.generator, w, self.image_size, self.face_parser, pr.face_box, pr.category, gt)
+        g = self.projector.generator
+        p = prepare_image(g, w, self.image_size, self.face_parser, pr.face_box, pr.category, gt, pr.relief)
         self.input_w, self.input_image, self.ellipsoid = p.w, p.image, p.ellipsoid
         self.gt_depth, self.gt_mask = p.gt_depth, p.gt_mask
         self._image_ready = local

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from toonlift.errors import ConfigError
+from toonlift.stages.vlda.ellipsoid import PRIOR_RADIUS
 from toonlift.utils import checks
 
 
@@ -111,15 +112,21 @@ class VLDANetworks:
 
 @dataclass(frozen=True)
 class FacePrior:
-    """Where the ellipsoid depth prior sits when no face mask is available.
+    """Where the ellipsoid depth prior sits and how deep it is.
 
     Attributes:
-        face_box: relative ``[min_y, max_y, min_x, max_x]`` face box.
-        category: box adjustment of the prior (``face``, ``synface``, ``none``).
+        face_box: relative ``[min_y, max_y, min_x, max_x]`` face box, used when no face mask is available.
+        category: box adjustment of the prior (``face``: GAN2Shape's CelebA crops, the box reaches the bottom row;
+            ``synface``: its synthetic faces, the box grows upwards by a sixth; ``none``).
+        relief: depth from the prior's apex to its rim, in the renderer's depth units (the face sits at depth ~1).
+            GAN2Shape's 0.11 is ~1.4x the synthetic world's faces (about 0.08 from nose tip to ears); on 20 world
+            faces a 0.04 cap with ``synface`` boxes scores SIDE 0.81e-2 against the flat plane's 1.32e-2
+            (docs/stage3.md, "The prior").
     """
 
     face_box: tuple[float, float, float, float] = (0.2, 1.0, 0.2, 0.8)
     category: str = "face"
+    relief: float = 0.11
 
     def __post_init__(self) -> None:
         if self.category not in ("face", "synface", "none"):
@@ -127,6 +134,11 @@ class FacePrior:
         top, bottom, left, right = self.face_box
         if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
             raise ConfigError(f"prior.face_box must be [min_y, max_y, min_x, max_x] fractions, got {self.face_box}.")
+        if not (isinstance(self.relief, (int, float)) and 0.0 < self.relief < PRIOR_RADIUS):
+            raise ConfigError(
+                f"prior.relief must be a depth in (0, {PRIOR_RADIUS}) (the cap's sphere radius), got {self.relief!r}; "
+                "GAN2Shape uses 0.11."
+            )
 
 
 @dataclass(frozen=True)
