@@ -82,7 +82,8 @@ def test_fit_on_seeds_writes_offsets_metadata_and_grids(tmp_path):
     assert sorted(p.name for p in out.glob("*.safetensors")) == [f"seed000{i}.safetensors" for i in range(3)]
     tensors, meta = load_safetensors(out / "seed0001.safetensors")
     assert meta["generator_hash"] == state_dict_hash(cli.model.generator)
-    assert meta["direction_index"] == 2 and meta["alpha"] == 3.0 and set(meta["losses"]) == {"id", "low", "total"}
+    assert meta["direction_index"] == 2 and meta["alpha"] == 3.0
+    assert set(meta["losses"]) == {"id", "low", "keep", "total"}
     torch.testing.assert_close(tensors["offset_init"], 3.0 * eigvec[:, 2])  # SeFa start: alpha * n*
     assert not torch.equal(tensors["offset"], tensors["offset_init"])  # it was optimised
     torch.testing.assert_close(tensors["ws_plus"], tensors["ws"] + tensors["offset"])

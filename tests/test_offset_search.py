@@ -85,3 +85,26 @@ def test_bad_settings_are_config_errors(parts):
         _search(parts, edit_layers=[99])
     with pytest.raises(ConfigError, match="lambda_low"):
         _search(parts, lambda_low=-1.0)
+
+
+class _MeanColour(torch.nn.Module):
+    """A read-out to keep: the image's mean colour ``[N, 3]`` (stands in for pose and light in a tiny world)."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.mean(dim=(2, 3)) * 10.0
+
+
+def test_keep_term_holds_its_readout_and_is_off_by_default(parts, default_run):
+    _, _, ws, n = parts
+    init = initial_offsets(n, 3.0, 2)
+    readout = _MeanColour()
+    kept = _search(parts, keep=readout, lambda_keep=50.0).run(ws, init)
+    assert (default_run.losses_final["keep"] == 0).all()  # the paper's objective has no keep term
+    assert (kept.losses_final["keep"] < kept.losses_init["keep"]).all()
+    # the same term, measured on the paper's result: the keep term changed the edit where it matters
+    free = _search(parts, keep=readout, lambda_keep=1e-12).run(ws, init)
+    assert (kept.losses_final["keep"] < free.losses_final["keep"]).all()
+    with pytest.raises(ConfigError, match="lambda_keep"):
+        _search(parts, lambda_keep=1.0)
+    with pytest.raises(ConfigError, match="lambda_keep"):
+        _search(parts, keep=readout, lambda_keep=float("nan"))

@@ -18,6 +18,7 @@ from toonlift.functional.seeds import latents_from_seeds
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.base import Backbone
 from toonlift.plugins.backbones.capabilities import FeatureTaps, StyleModulation, require
+from toonlift.plugins.features.base import FeatureExtractor
 from toonlift.plugins.identity.base import IdentityEncoder
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.stages.offsets.directions import initial_offsets, load_directions, pick_direction, sefa_directions
@@ -56,6 +57,9 @@ class OffsetModule(ToonModule):
         noise_mode: generator noise during the search (``"const"``: every step sees the same image noise).
         objective: ``"paper"`` (``L_id - lambda_low L_low``) or ``"log"`` (the authors' code).
         lambda_low: low-level weight (0.2 paper; 0.1 with ``log`` in the authors' code).
+        keep: feature extractor whose read-out the edit must not change (``synthetic_pose_light``: head pose and
+            lighting); beyond the paper, off by default.
+        lambda_keep: weight of the keep term (0: the paper's objective).
         both_signs: optimise on ``w + w*`` and ``w - w*``.
         truncation: truncation psi for latents drawn from seeds (0.7 as the authors; the offset is added after it).
         truncation_samples: codes averaged for the truncation centre.
@@ -95,6 +99,8 @@ class OffsetModule(ToonModule):
         noise_mode: str = "const",
         objective: str = "paper",
         lambda_low: float = 0.2,
+        keep: FeatureExtractor | None = None,
+        lambda_keep: float = 0.0,
         both_signs: bool = True,
         truncation: float = 0.7,
         truncation_samples: int = 4096,
@@ -121,6 +127,8 @@ class OffsetModule(ToonModule):
             rampup=rampup,
             objective=objective,
             lambda_low=lambda_low,
+            keep=keep,
+            lambda_keep=lambda_keep,
             both_signs=both_signs,
             edit_layers=edit_layers,
             noise_mode=noise_mode,
@@ -256,6 +264,7 @@ class OffsetModule(ToonModule):
                 "edit_layers": search.edit_layers,
                 "objective": search.objective,
                 "lambda_low": search.lambda_low,
+                "lambda_keep": search.lambda_keep,
                 "num_steps": search.num_steps,
                 "lr": search.lr,
                 "signs": list(search.signs),

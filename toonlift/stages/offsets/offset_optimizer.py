@@ -31,7 +31,7 @@ class OffsetResult:
     Attributes:
         offset_init: ``[B, D]`` or ``[B, L, D]`` the starting offsets ``alpha * n*``.
         offset: the optimised offsets, same shape.
-        losses_init: ``{"id", "low", "total"}`` at the start.
+        losses_init: ``{"id", "low", "keep", "total"}`` at the start.
         losses_final: the same after the last step.
         history: the batch-mean objective before each step.
     """
@@ -60,6 +60,11 @@ class OffsetOptimizer(nn.Module):
         both_signs: optimise on ``w + w*`` and ``w - w*`` (else ``w + w*`` only).
         edit_layers: W+ indices the offset moves (``None``: all).
         noise_mode: generator noise, ``"const"`` so every step sees the same image noise.
+        keep: read-out of what the edit must not change (e.g. ``synthetic_pose_light``: head pose and lighting),
+            ``[N, R]`` per image; ``None``: the paper's objective.
+        lambda_keep: weight of ``L_keep = sum over signs of |keep(G(w ± w*)) - keep(G(w))|^2`` (beyond the paper:
+            ``L_id`` alone lets the edit turn the head and move the light, which independent identity networks
+            count as a new person; see docs/stage2.md).
     """
 
     def __init__(
@@ -77,6 +82,8 @@ class OffsetOptimizer(nn.Module):
         both_signs: bool = True,
         edit_layers: Sequence[int] | None = None,
         noise_mode: str = "const",
+        keep: nn.Module | None = None,
+        lambda_keep: float = 0.0,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -87,6 +94,10 @@ class OffsetOptimizer(nn.Module):
             raise ConfigError(f"lambda_low must be >= 0, got {lambda_low}")
         if not (0 < rampdown <= 1 and 0 < rampup <= 1):
             raise ConfigError(f"rampdown and rampup are fractions of the steps in (0, 1], got {rampdown} and {rampup}")
+        if not (math.isfinite(lambda_keep) and lambda_keep >= 0):
+            raise ConfigError(f"lambda_keep must be a finite number >= 0, got {lambda_keep}")
+        if lambda_keep > 0 and keep is None:
+            raise ConfigError("lambda_keep > 0 needs a keep read-out (e.g. feature extractor synthetic_pose_light).")
         if noise_mode not in ("const", "random", "none"):
             raise ConfigError(f"noise_mode must be one of const, random, none; got {noise_mode!r}")
         if edit_layers is not None:
@@ -97,7 +108,9 @@ class OffsetOptimizer(nn.Module):
         self.identity_encoder = identity_encoder
         self.low_level_net = low_level
         self.face_parser = face_parser
-        for part in (generator, identity_encoder, low_level, face_parser):
+        self.keep = keep if lambda_keep > 0 else None
+        self.lambda_keep = lambda_keep
+        for part in (generator, identity_encoder, low_level, face_parser, self.keep):
             if part is not None:
                 part.eval().requires_grad_(False)
         self.num_steps, self.lr, self.rampdown, self.rampup = num_steps, lr, rampdown, rampup
@@ -114,27 +127,38 @@ class OffsetOptimizer(nn.Module):
         """``ws ± offset`` on this search's layers (W+ ``[B, L, D]``)."""
         return edit_latents(ws, offset, sign, self.edit_layers)
 
-    def analyse(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """Identity embeddings ``[N, E]`` and low-level features of the face region of images ``[N, 3, H, W]``."""
+    def analyse(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Identity embeddings ``[N, E]``, low-level features of the face region and the keep read-out ``[N, R]``
+        (None without one) of images ``[N, 3, H, W]``."""
         emb = self.identity_encoder(images)
+        kept = self.keep(images) if self.keep is not None else None
         if self.face_parser is not None:
             with torch.no_grad():
                 mask = self.face_parser(images).to(images.dtype)  # [N, 1, H, W], a constant of the search
             images = images * mask
         low_net = self.low_level_net if self.low_level_net is not None else self.identity_encoder
-        return emb, low_net.low_level(images)
+        return emb, low_net.low_level(images), kept
 
     def _render(self, ws: Tensor) -> Tensor:
         return self.generator.synthesis(ws, noise_mode=self.noise_mode).image
 
-    def losses(self, ws: Tensor, offset: Tensor, base: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
-        """Per-sample ``{"id", "low", "total"}`` of ``offset`` around latents ``ws``; ``base`` = analysed ``G(ws)``."""
+    def losses(self, ws: Tensor, offset: Tensor, base: tuple[Tensor, Tensor, Tensor | None]) -> dict[str, Tensor]:
+        """Per-sample ``{"id", "low", "keep", "total"}`` of ``offset`` around latents ``ws``; ``base`` = analysed
+        ``G(ws)``."""
         edited = torch.cat([self.edit(ws, offset, s) for s in self.signs])  # [S*B, L, D]
-        emb, low = self.analyse(self._render(edited))
+        emb, low, kept = self.analyse(self._render(edited))
         b = ws.shape[0]
         embeddings = {0: base[0]} | {s: emb[i * b : (i + 1) * b] for i, s in enumerate(self.signs)}
         lows = {0: base[1]} | {s: low[i * b : (i + 1) * b] for i, s in enumerate(self.signs)}
-        return offset_objective(embeddings, lows, self.objective, self.lambda_low)
+        out = offset_objective(embeddings, lows, self.objective, self.lambda_low)
+        if kept is None:
+            out["keep"] = torch.zeros_like(out["total"])
+            return out
+        # [S, B, R] read-out change of every signed edit from the unedited face, squared and summed over R and S
+        change = kept.reshape(len(self.signs), b, -1) - base[2].unsqueeze(0)
+        out["keep"] = change.pow(2).sum(dim=(0, 2))
+        out["total"] = out["total"] + self.lambda_keep * out["keep"]
+        return out
 
     def run(self, ws: Tensor, offset_init: Tensor) -> OffsetResult:
         """Optimise ``offset_init`` (``[B, D]`` shared or ``[B, L, D]`` per layer) around W+ latents ``ws``.
@@ -144,7 +168,7 @@ class OffsetOptimizer(nn.Module):
         """
         ws = self.generator.broadcast_ws(ws).detach()
         with torch.no_grad():
-            base = tuple(t.detach() for t in self.analyse(self._render(ws)))
+            base = tuple(t.detach() if t is not None else None for t in self.analyse(self._render(ws)))
         offset = offset_init.detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([offset], lr=self.lr)
         history: list[float] = []
