@@ -12,11 +12,12 @@ discriminator slot. Saved configs always hold the full dotted path.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
 
-from toonlift.errors import ToonliftError
+from toonlift.errors import ConfigError, ToonliftError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
 # ``argv: list[str]`` and returns an exit code.
@@ -45,6 +46,9 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 _RESOLVER_INSTALLED = False
+# (slot type, name) of every class_path name the resolver could not resolve since the CLI started parsing: the parser's
+# error handler turns the one jsonargparse then rejects into the registry's "unknown name" paragraph
+_UNRESOLVED: list[tuple[type | None, str]] = []
 
 
 def install_name_resolver() -> bool:
@@ -77,13 +81,63 @@ def install_name_resolver() -> bool:
                     found = None
                 if found is not None:
                     return found
-        return original(cls, name)
+        resolved = original(cls, name)
+        if isinstance(name, str) and "." not in str(resolved):
+            first = cls[0] if isinstance(cls, tuple) and cls else cls
+            _UNRESOLVED.append((first if isinstance(first, type) else None, name))
+        return resolved
 
     _typehints.resolve_class_path_by_name = resolve_class_path_by_name
     if hasattr(_from_config, "resolve_class_path_by_name"):
         _from_config.resolve_class_path_by_name = resolve_class_path_by_name
     _RESOLVER_INSTALLED = True
     return True
+
+
+_NOT_A_PATH = re.compile(r"Expected a dot import path string: (\S+)")
+_PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
+
+
+def parse_error_message(message: str) -> str:
+    """One paragraph for a jsonargparse error: an unknown plugin name gets the registry's list of names that fit
+    and the closest matches; any other error is the parser's own text on one line, with where to read the options.
+    """
+    from toonlift.registry import unknown_name_message
+
+    match = _NOT_A_PATH.search(message)
+    if match:
+        name = match.group(1)
+        key = ".".join(_PARSER_KEY.findall(message[: match.start()])) or None
+        base = next((b for b, n in reversed(_UNRESOLVED) if n == name), None)
+        return unknown_name_message(name, base, key)
+    flat = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    if flat.rstrip(": ") == "Unexpected config":  # jsonargparse's whole text for an empty config file
+        return (
+            "A config file given with --config is empty or is not a YAML mapping of settings. Give a config with "
+            "at least `model:` and `data:` sections (e.g. configs/synthetic_cartoon_gan.yaml), or check the path."
+        )
+    return (
+        f"The command line or config is invalid: {flat.rstrip('.')}. Fix that setting; `SUBCOMMAND --help` lists "
+        "every option and `--model.help NAME` a plugin's arguments."
+    )
+
+
+def _parser_class():
+    from pytorch_lightning.cli import LightningArgumentParser
+
+    class ToonArgumentParser(LightningArgumentParser):
+        """LightningArgumentParser whose errors are one paragraph (a :class:`ConfigError`), not a usage dump.
+
+        Only errors that would end the program are turned (``exit_on_error``); jsonargparse's inner parsers that
+        raise and catch their own errors keep doing so. ``TOONLIFT_DEBUG=1`` restores jsonargparse's behaviour.
+        """
+
+        def error(self, message: str, ex: Exception | None = None):  # noqa: ANN201 - NoReturn in the base
+            if not self.exit_on_error or os.environ.get("TOONLIFT_DEBUG"):
+                return super().error(message, ex)
+            raise ConfigError(parse_error_message(message)) from ex
+
+    return ToonArgumentParser
 
 
 def _cli_class():
@@ -120,6 +174,7 @@ def cli_main(args: list[str] | None = None, run: bool = True):
 
     install_name_resolver()
     import_plugins()
+    _UNRESOLVED.clear()
     return _cli_class()(
         ToonModule,
         ToonDataModule,
@@ -127,6 +182,7 @@ def cli_main(args: list[str] | None = None, run: bool = True):
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
+        parser_class=_parser_class(),
         parser_kwargs={"description": _extra_help()} if run else None,
         args=args,
         run=run,
