@@ -16,8 +16,9 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 
-from toonlift.errors import ConfigError, ToonliftError
+from toonlift.errors import CheckpointError, ConfigError, ToonliftError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
 # ``argv: list[str]`` and returns an exit code.
@@ -145,7 +146,52 @@ def _cli_class():
 
     class ToonCLI(LightningCLI):
         """LightningCLI in subclass mode over :class:`ToonModule` and :class:`ToonDataModule` (modules configure
-        their own G/D optimisers: ``auto_configure_optimizers=False``, no top-level optimizer groups)."""
+        their own G/D optimisers: ``auto_configure_optimizers=False``, no top-level optimizer groups).
+
+        The Trainer reads and writes checkpoints through :class:`ToonCheckpointIO` (safe reads, one paragraph for a
+        bad ``--ckpt_path``; temporary files beside their target).
+        """
+
+        def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN202 - LightningCLI's signature
+            from toonlift.callbacks.checkpoint_io import install_checkpoint_io
+
+            trainer = super().instantiate_trainer(**kwargs)
+            install_checkpoint_io(trainer)
+            return trainer
+
+        def _parse_ckpt_path(self) -> None:
+            # LightningCLI reads --ckpt_path here (for hyper-parameters) with a bare torch.load: check the file first
+            # so that a bad one ends in one paragraph, and skip the second read when it holds no hyper-parameters
+            from toonlift.utils.io import safe_torch_load
+
+            subcommand = self.config.get("subcommand")
+            ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if not ckpt_path or ckpt_path in ("last", "best", "hpc") or "://" in str(ckpt_path):
+                return super()._parse_ckpt_path()
+            if not Path(ckpt_path).expanduser().exists():
+                raise CheckpointError(
+                    f"The checkpoint given with --ckpt_path '{ckpt_path}' does not exist. Give the path of a .ckpt "
+                    "file written by `toonlift fit`, or `--ckpt_path last` to resume from the newest one of the "
+                    "config's checkpoint folder."
+                )
+            ckpt = safe_torch_load(ckpt_path, what="checkpoint given with --ckpt_path")
+            if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+                raise CheckpointError(
+                    f"The checkpoint given with --ckpt_path '{ckpt_path}' is a PyTorch file but not a training "
+                    "checkpoint (it has no 'state_dict'); give a .ckpt written by `toonlift fit`."
+                )
+            if ckpt.get("hyper_parameters"):
+                super()._parse_ckpt_path()
+
+        def _run_subcommand(self, subcommand: str) -> None:
+            ckpt_path = self.config_init.get(subcommand, {}).get("ckpt_path") if self.subcommand else None
+            try:
+                super()._run_subcommand(subcommand)
+            except CheckpointError as err:
+                # a mismatch found while restoring does not know the file; --ckpt_path does
+                if ckpt_path and str(ckpt_path) not in str(err):
+                    raise CheckpointError(f"The checkpoint given with --ckpt_path '{ckpt_path}': {err}") from err
+                raise
 
     return ToonCLI
 
@@ -228,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         user = _user_error(err)
         if user is None or os.environ.get("TOONLIFT_DEBUG"):
             raise
-        message = textwrap.fill(str(user), width=100, subsequent_indent="  ")
+        # paths must survive the wrapping whole: never break a word or at a hyphen
+        message = textwrap.fill(
+            str(user), width=100, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        )
         sys.stderr.write(f"toonlift: error: {message}\n")
         return 2
 
