@@ -183,7 +183,30 @@ def _cli_class():
             if ckpt.get("hyper_parameters"):
                 super()._parse_ckpt_path()
 
+        def _output_folders(self) -> list[tuple[str, str]]:
+            """``(folder, what)`` of every folder this run writes: logs, checkpoints, the module's exports."""
+            from pytorch_lightning.callbacks import ModelCheckpoint
+
+            trainer = self.trainer
+            folders = [(str(trainer.default_root_dir), "trainer.default_root_dir")]
+            for logger in trainer.loggers:
+                if getattr(logger, "save_dir", None):
+                    folders.append((str(logger.save_dir), f"save_dir of the {type(logger).__name__}"))
+            for callback in trainer.callbacks:
+                if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+                    folders.append((str(callback.dirpath), f"dirpath of {type(callback).__name__}"))
+            for attr in ("export_path", "export_discriminator_path"):
+                value = getattr(self.model, attr, None)
+                if isinstance(value, str) and value:
+                    folders.append((str(Path(value).expanduser().parent), f"folder of model.{attr}"))
+            return folders
+
         def _run_subcommand(self, subcommand: str) -> None:
+            from toonlift.utils.output_dirs import check_writable_folder
+
+            if subcommand == "fit":  # before any training: a run must not find at its end that it cannot write
+                for folder, what in dict(self._output_folders()).items():
+                    check_writable_folder(folder, f"output folder ({what})")
             ckpt_path = self.config_init.get(subcommand, {}).get("ckpt_path") if self.subcommand else None
             try:
                 super()._run_subcommand(subcommand)
@@ -250,10 +273,14 @@ def _user_error(err: BaseException) -> Exception | None:
     """
     from lightning_fabric.utilities.exceptions import MisconfigurationException
 
+    from toonlift.utils.output_dirs import WRITE_ERRNOS, describe_os_error
+
     seen = set()
     while err is not None and id(err) not in seen:
         if isinstance(err, ToonliftError | MisconfigurationException):
             return err
+        if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:  # a full disk, a read-only folder met mid-run
+            return describe_os_error(err)
         seen.add(id(err))
         err = err.__cause__ or err.__context__
     return None

@@ -8,6 +8,7 @@ import torch
 from jsonargparse import ArgumentParser
 
 from toonlift.errors import ConfigError
+from toonlift.utils.output_dirs import check_writable_folder, check_writable_parent
 
 
 def _blend_parser() -> ArgumentParser:
@@ -42,6 +43,7 @@ def blend_main(argv: list[str]) -> int:
     args = _blend_parser().parse_args(argv)
     if not args.output.endswith(".safetensors"):
         raise ConfigError(f"--output must end in .safetensors, got '{args.output}'")
+    check_writable_parent(args.output, "blended generator (--output)")  # before loading two generators
     low = generator_from_checkpoint(args.low, args.low_key)
     high = generator_from_checkpoint(args.high, args.high_key)
     blended = blend_generators(low, high, args.resolution, args.level, args.blend_width, args.toonify_offset)
@@ -98,6 +100,8 @@ def project_main(argv: list[str]) -> int:
     from toonlift.utils.io import save_safetensors
 
     args = _project_parser().parse_args(argv)
+    # the optimisation takes minutes: find an unwritable output folder before it, not after
+    check_writable_folder(args.output_dir, "output folder (--output_dir)")
     G = generator_from_checkpoint(args.checkpoint, args.checkpoint_key).to(args.device).eval()
     target = load_image(args.image, G.size).to(args.device)
     lpips = LPIPSLoss(backbone_weights=args.lpips_weights, allow_random_backbone=args.allow_random_lpips)
