@@ -43,7 +43,7 @@ def test_grayscale_palette_and_16bit(tmp_path):
     assert out.shape == (16, 16, 3) and out.dtype == np.uint8
     np.testing.assert_array_equal(out, np.asarray(pal.convert("RGB")))
     # 16-bit grayscale PNG: 32896 of 65535 must become ~128, not the 255 a naive convert() clips to
-    sixteen = Image.fromarray(np.full((6, 6), 32896, np.uint16))
+    sixteen = Image.fromarray(np.full((16, 16), 32896, np.uint16))
     data = _png_bytes(sixteen, tmp_path, "g16.png")
     decoded = decode_image(data, 6)
     assert np.abs(decoded.astype(int) - 128).max() <= 1
@@ -86,7 +86,7 @@ def test_zip_source_matches_folder(tmp_path):
 
 
 def test_split_is_deterministic_and_disjoint(tmp_path):
-    root = write_image_folder(tmp_path / "imgs", n=10, size=12)
+    root = write_image_folder(tmp_path / "imgs", n=10, size=16)
     dm = ImageFolderDataModule(str(root), resolution=8, val_fraction=0.3, seed=3)
     dm.setup()
     names_val = [r.name for r in dm.val_records]
@@ -110,7 +110,7 @@ def test_missing_empty_and_all_corrupt_folders_raise_clear_errors(tmp_path):
 
 
 def test_corrupt_files_listed_in_one_warning_and_skipped(tmp_path):
-    root = write_image_folder(tmp_path / "imgs", n=3, size=12, nested=False)
+    root = write_image_folder(tmp_path / "imgs", n=3, size=20, nested=False)
     (root / "broken1.png").write_bytes(b"\x89PNG garbage")
     good = (root / "img000.png").read_bytes()
     (root / "truncated.jpg").write_bytes(good[: len(good) // 3])
@@ -121,6 +121,15 @@ def test_corrupt_files_listed_in_one_warning_and_skipped(tmp_path):
     message = str(next(w for w in rec if "unreadable" in str(w.message)).message)
     assert "broken1.png" in message and "truncated.jpg" in message
     assert len(dm.train_records) == 3
+
+
+def test_images_below_the_size_rule_are_listed_and_skipped(tmp_path):
+    root = write_image_folder(tmp_path / "imgs", n=2, size=20, nested=False)
+    Image.fromarray(smooth_rgb(9, 1)).save(root / "dot.png")  # 1x1: would be upscaled into training data
+    with pytest.warns(UserWarning, match=r"dot.png \(1x1 px, smaller than 16 px\)"):
+        dm = ImageFolderDataModule(str(root), resolution=8)
+        dm.setup()
+    assert sorted(Path(r.name).name for r in dm.train_records) == ["img000.png", "img001.png"]
 
 
 def test_sampler_resumes_and_shards():

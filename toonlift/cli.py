@@ -12,11 +12,13 @@ discriminator slot. Saved configs always hold the full dotted path.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
+from pathlib import Path
 
-from toonlift.errors import ToonliftError
+from toonlift.errors import CheckpointError, ConfigError, ToonliftError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
 # ``argv: list[str]`` and returns an exit code.
@@ -45,6 +47,9 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 _RESOLVER_INSTALLED = False
+# (slot type, name) of every class_path name the resolver could not resolve since the CLI started parsing: the parser's
+# error handler turns the one jsonargparse then rejects into the registry's "unknown name" paragraph
+_UNRESOLVED: list[tuple[type | None, str]] = []
 
 
 def install_name_resolver() -> bool:
@@ -77,7 +82,11 @@ def install_name_resolver() -> bool:
                     found = None
                 if found is not None:
                     return found
-        return original(cls, name)
+        resolved = original(cls, name)
+        if isinstance(name, str) and "." not in str(resolved):
+            first = cls[0] if isinstance(cls, tuple) and cls else cls
+            _UNRESOLVED.append((first if isinstance(first, type) else None, name))
+        return resolved
 
     _typehints.resolve_class_path_by_name = resolve_class_path_by_name
     if hasattr(_from_config, "resolve_class_path_by_name"):
@@ -86,12 +95,126 @@ def install_name_resolver() -> bool:
     return True
 
 
+_NOT_A_PATH = re.compile(r"Expected a dot import path string: (\S+)")
+_PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
+
+
+def parse_error_message(message: str) -> str:
+    """One paragraph for a jsonargparse error: an unknown plugin name gets the registry's list of names that fit
+    and the closest matches; any other error is the parser's own text on one line, with where to read the options.
+    """
+    from toonlift.registry import unknown_name_message
+
+    match = _NOT_A_PATH.search(message)
+    if match:
+        name = match.group(1)
+        key = ".".join(_PARSER_KEY.findall(message[: match.start()])) or None
+        base = next((b for b, n in reversed(_UNRESOLVED) if n == name), None)
+        return unknown_name_message(name, base, key)
+    flat = " ".join(line.strip() for line in message.splitlines() if line.strip())
+    if flat.rstrip(": ") == "Unexpected config":  # jsonargparse's whole text for an empty config file
+        return (
+            "A config file given with --config is empty or is not a YAML mapping of settings. Give a config with "
+            "at least `model:` and `data:` sections (e.g. configs/synthetic_cartoon_gan.yaml), or check the path."
+        )
+    return (
+        f"The command line or config is invalid: {flat.rstrip('.')}. Fix that setting; `SUBCOMMAND --help` lists "
+        "every option and `--model.help NAME` a plugin's arguments."
+    )
+
+
+def _parser_class():
+    from pytorch_lightning.cli import LightningArgumentParser
+
+    class ToonArgumentParser(LightningArgumentParser):
+        """LightningArgumentParser whose errors are one paragraph (a :class:`ConfigError`), not a usage dump.
+
+        Only errors that would end the program are turned (``exit_on_error``); jsonargparse's inner parsers that
+        raise and catch their own errors keep doing so. ``TOONLIFT_DEBUG=1`` restores jsonargparse's behaviour.
+        """
+
+        def error(self, message: str, ex: Exception | None = None):  # noqa: ANN201 - NoReturn in the base
+            if not self.exit_on_error or os.environ.get("TOONLIFT_DEBUG"):
+                return super().error(message, ex)
+            raise ConfigError(parse_error_message(message)) from ex
+
+    return ToonArgumentParser
+
+
 def _cli_class():
     from pytorch_lightning.cli import LightningCLI
 
     class ToonCLI(LightningCLI):
         """LightningCLI in subclass mode over :class:`ToonModule` and :class:`ToonDataModule` (modules configure
-        their own G/D optimisers: ``auto_configure_optimizers=False``, no top-level optimizer groups)."""
+        their own G/D optimisers: ``auto_configure_optimizers=False``, no top-level optimizer groups).
+
+        The Trainer reads and writes checkpoints through :class:`ToonCheckpointIO` (safe reads, one paragraph for a
+        bad ``--ckpt_path``; temporary files beside their target).
+        """
+
+        def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN202 - LightningCLI's signature
+            from toonlift.callbacks.checkpoint_io import install_checkpoint_io
+
+            trainer = super().instantiate_trainer(**kwargs)
+            install_checkpoint_io(trainer)
+            return trainer
+
+        def _parse_ckpt_path(self) -> None:
+            # LightningCLI reads --ckpt_path here (for hyper-parameters) with a bare torch.load: check the file first
+            # so that a bad one ends in one paragraph, and skip the second read when it holds no hyper-parameters
+            from toonlift.utils.io import safe_torch_load
+
+            subcommand = self.config.get("subcommand")
+            ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if not ckpt_path or ckpt_path in ("last", "best", "hpc") or "://" in str(ckpt_path):
+                return super()._parse_ckpt_path()
+            if not Path(ckpt_path).expanduser().exists():
+                raise CheckpointError(
+                    f"The checkpoint given with --ckpt_path '{ckpt_path}' does not exist. Give the path of a .ckpt "
+                    "file written by `toonlift fit`, or `--ckpt_path last` to resume from the newest one of the "
+                    "config's checkpoint folder."
+                )
+            ckpt = safe_torch_load(ckpt_path, what="checkpoint given with --ckpt_path")
+            if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+                raise CheckpointError(
+                    f"The checkpoint given with --ckpt_path '{ckpt_path}' is a PyTorch file but not a training "
+                    "checkpoint (it has no 'state_dict'); give a .ckpt written by `toonlift fit`."
+                )
+            if ckpt.get("hyper_parameters"):
+                super()._parse_ckpt_path()
+
+        def _output_folders(self) -> list[tuple[str, str]]:
+            """``(folder, what)`` of every folder this run writes: logs, checkpoints, the module's exports."""
+            from pytorch_lightning.callbacks import ModelCheckpoint
+
+            trainer = self.trainer
+            folders = [(str(trainer.default_root_dir), "trainer.default_root_dir")]
+            for logger in trainer.loggers:
+                if getattr(logger, "save_dir", None):
+                    folders.append((str(logger.save_dir), f"save_dir of the {type(logger).__name__}"))
+            for callback in trainer.callbacks:
+                if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+                    folders.append((str(callback.dirpath), f"dirpath of {type(callback).__name__}"))
+            for attr in ("export_path", "export_discriminator_path"):
+                value = getattr(self.model, attr, None)
+                if isinstance(value, str) and value:
+                    folders.append((str(Path(value).expanduser().parent), f"folder of model.{attr}"))
+            return folders
+
+        def _run_subcommand(self, subcommand: str) -> None:
+            from toonlift.utils.output_dirs import check_writable_folder
+
+            if subcommand == "fit":  # before any training: a run must not find at its end that it cannot write
+                for folder, what in dict(self._output_folders()).items():
+                    check_writable_folder(folder, f"output folder ({what})")
+            ckpt_path = self.config_init.get(subcommand, {}).get("ckpt_path") if self.subcommand else None
+            try:
+                super()._run_subcommand(subcommand)
+            except CheckpointError as err:
+                # a mismatch found while restoring does not know the file; --ckpt_path does
+                if ckpt_path and str(ckpt_path) not in str(err):
+                    raise CheckpointError(f"The checkpoint given with --ckpt_path '{ckpt_path}': {err}") from err
+                raise
 
     return ToonCLI
 
@@ -120,6 +243,7 @@ def cli_main(args: list[str] | None = None, run: bool = True):
 
     install_name_resolver()
     import_plugins()
+    _UNRESOLVED.clear()
     return _cli_class()(
         ToonModule,
         ToonDataModule,
@@ -127,6 +251,7 @@ def cli_main(args: list[str] | None = None, run: bool = True):
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         save_config_kwargs={"overwrite": True},
+        parser_class=_parser_class(),
         parser_kwargs={"description": _extra_help()} if run else None,
         args=args,
         run=run,
@@ -148,10 +273,14 @@ def _user_error(err: BaseException) -> Exception | None:
     """
     from lightning_fabric.utilities.exceptions import MisconfigurationException
 
+    from toonlift.utils.output_dirs import WRITE_ERRNOS, describe_os_error
+
     seen = set()
     while err is not None and id(err) not in seen:
         if isinstance(err, ToonliftError | MisconfigurationException):
             return err
+        if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:  # a full disk, a read-only folder met mid-run
+            return describe_os_error(err)
         seen.add(id(err))
         err = err.__cause__ or err.__context__
     return None
@@ -172,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         user = _user_error(err)
         if user is None or os.environ.get("TOONLIFT_DEBUG"):
             raise
-        message = textwrap.fill(str(user), width=100, subsequent_indent="  ")
+        # paths must survive the wrapping whole: never break a word or at a hyphen
+        message = textwrap.fill(
+            str(user), width=100, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False
+        )
         sys.stderr.write(f"toonlift: error: {message}\n")
         return 2
 

@@ -30,3 +30,7 @@ class WeightsNotFoundError(CheckpointError, FileNotFoundError):
 
 class NonFiniteError(ToonliftError, FloatingPointError):
     """A loss or tensor became NaN or infinite."""
+
+
+class OutputError(ToonliftError):
+    """An output folder or file cannot be written (permissions, a read-only or full disk, a file in the way)."""

@@ -31,6 +31,11 @@ from toonlift.errors import ToonliftError
 T = TypeVar("T")
 
 
+def singular(kind: str) -> str:
+    """``"losses"`` -> ``"loss"``, ``"backbones"`` -> ``"backbone"``: a kind's name for one plugin."""
+    return kind[:-2] if kind.endswith("sses") else kind[:-1]
+
+
 class UnknownPluginError(ToonliftError, KeyError):
     """Raised when a registry has no plugin of the requested name."""
 
@@ -120,7 +125,7 @@ class Registry(Generic[T]):
                 specs[ep.name] = spec
             elif seen.class_path != spec.class_path:
                 raise PluginConflictError(
-                    f"Two installed distributions register the {self.kind[:-1]} '{ep.name}' with different "
+                    f"Two installed distributions register the {singular(self.kind)} '{ep.name}' with different "
                     f"targets: '{seen.target}' from {seen.provider} and '{spec.target}' from {spec.provider}. "
                     f"Uninstall one of them, or rename the entry point in group '{self.group}'."
                 )
@@ -157,7 +162,7 @@ class Registry(Generic[T]):
         close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownPluginError(
-            f"Unknown {self.kind[:-1]} '{name}'.{hint} Available {self.kind}: "
+            f"Unknown {singular(self.kind)} '{name}'.{hint} Available {self.kind}: "
             f"{', '.join(available) if available else '(none)'}. Install a package that provides entry-point "
             f"group '{self.group}', or run `python -m toonlift.registry` to list every plugin."
         )
@@ -184,14 +189,14 @@ class Registry(Generic[T]):
                 obj = _import_target(spec.target)
             except Exception as err:  # any import-time failure of third-party code
                 raise PluginLoadError(
-                    f"The {self.kind[:-1]} '{name}' (entry point '{spec.target}' in group '{self.group}', "
+                    f"The {singular(self.kind)} '{name}' (entry point '{spec.target}' in group '{self.group}', "
                     f"provided by {spec.provider}) failed to import: {type(err).__name__}: {err}. "
                     f"Reinstall or fix that distribution, or uninstall it."
                 ) from err
         base = self.base
         if not (isinstance(obj, type) and issubclass(obj, base)):
             raise PluginLoadError(
-                f"The {self.kind[:-1]} '{name}' ('{spec.target}', provided by {spec.provider}) is not a subclass "
+                f"The {singular(self.kind)} '{name}' ('{spec.target}', provided by {spec.provider}) is not a subclass "
                 f"of {base.__module__}.{base.__qualname__}; every plugin in group '{self.group}' must be."
             )
         self._loaded[name] = obj
@@ -212,7 +217,7 @@ class Registry(Generic[T]):
         def decorator(cls: type) -> type:
             if not override and name in self:
                 raise PluginConflictError(
-                    f"A {self.kind[:-1]} named '{name}' is already registered ({self.spec(name).target}); "
+                    f"A {singular(self.kind)} named '{name}' is already registered ({self.spec(name).target}); "
                     "pass override=True to replace it."
                 )
             spec = PluginSpec(name, f"{cls.__module__}.{cls.__qualname__}", "<runtime>")
@@ -305,6 +310,50 @@ def resolve_name(name: str, base: type | None = None) -> str | None:
         if isinstance(base, type) and issubclass(cls, base):
             return registry.class_path(name)
     return None
+
+
+def plugins_for_slot(base: type | None) -> tuple[str, list[str]]:
+    """What a config slot of type ``base`` is called and the registry names that fit it.
+
+    Returns:
+        ``(kind, names)``: e.g. ``("backbone", ["stylegan2"])`` for a ``Backbone`` slot, or ``("plugin", all names)``
+        when ``base`` is no plugin kind's (sub)class. Plugins are imported to test them against ``base``.
+    """
+    if isinstance(base, type):
+        for registry in REGISTRIES.values():
+            try:
+                kind_base = registry.base
+            except Exception:  # noqa: BLE001 - a kind whose base cannot import fits no slot
+                continue
+            if issubclass(base, kind_base) or issubclass(kind_base, base):
+                names = []
+                for name in registry.names():
+                    try:
+                        if issubclass(registry.get(name), base):
+                            names.append(name)
+                    except ToonliftError:  # a broken third-party plugin fits nothing
+                        continue
+                return singular(registry.kind), names
+    return "plugin", sorted({n for r in REGISTRIES.values() for n in r.names()})
+
+
+def unknown_name_message(name: str, base: type | None, key: str | None = None) -> str:
+    """One paragraph for a ``class_path`` that names no plugin: the names of that kind and the closest matches."""
+    kind, names = plugins_for_slot(base)
+    everything = sorted({n for r in REGISTRIES.values() for n in r.names()})
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        name, everything, n=3, cutoff=0.6
+    )
+    where = f" given for `{key}`" if key else ""
+    slot = f" ({base.__name__})" if isinstance(base, type) else ""
+    hint = f" Closest match: {', '.join(repr(c) for c in close)}." if close else ""
+    listing = ", ".join(names) if names else "(none installed)"
+    return (
+        f"Unknown {kind} '{name}'{where}: no installed {kind} of that name fits this setting{slot}.{hint} The "
+        f"{kind} names that fit here are: {listing}. A class_path takes a registry name, a class name or a full "
+        "dotted path; `toonlift plugins` lists every installed plugin, and a package that registers the entry point "
+        "adds new ones."
+    )
 
 
 def format_listing() -> str:

@@ -4,7 +4,9 @@ Lightning's ``ModelCheckpoint(every_n_train_steps=N)`` counts optimizer steps; a
 (G, D, lazy R1, lazy path length), so ``global_step % N`` skips or repeats (Lightning #17958). This callback reads
 the module's own ``iteration`` counter instead. It subclasses ``ModelCheckpoint`` so that ``ckpt_path="last"`` finds
 its ``last.ckpt`` and the Trainer adds no default checkpoint callback. Files are first written to a temporary name
-in the same folder and renamed, so a run killed while saving never leaves a truncated ``last.ckpt``.
+in the same folder and renamed, so a run killed while saving never leaves a truncated ``last.ckpt``; a failed save
+(a full disk) removes its temporary file and ends in one :class:`~toonlift.errors.OutputError` paragraph, and the
+temporary files of a run killed mid-save are removed when the next run starts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from toonlift.errors import ConfigError
+from toonlift.utils.io import remove_stale_temporaries
+from toonlift.utils.output_dirs import WRITE_ERRNOS, describe_os_error
 
 
 class IterationCheckpoint(ModelCheckpoint):
@@ -39,6 +43,11 @@ class IterationCheckpoint(ModelCheckpoint):
         self.keep = keep
         self._saved_iteration = -1
         self._numbered: list[str] = []
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)  # resolves dirpath
+        if trainer.is_global_zero and self.dirpath is not None:  # no writer of this folder runs yet
+            remove_stale_temporaries(self.dirpath, f"*{self.FILE_EXTENSION}*")
 
     # ModelCheckpoint's own triggers are disabled: only iterations count
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -82,9 +91,16 @@ class IterationCheckpoint(ModelCheckpoint):
         tmp = final.with_name(f".{final.name}.tmp")
         if trainer.is_global_zero:
             final.parent.mkdir(parents=True, exist_ok=True)
-        trainer.save_checkpoint(str(tmp), self.save_weights_only)  # collective: ends with a barrier
-        if trainer.is_global_zero:
-            os.replace(tmp, final)
+        try:
+            trainer.save_checkpoint(str(tmp), self.save_weights_only)  # collective: ends with a barrier
+            if trainer.is_global_zero:
+                os.replace(tmp, final)
+        except BaseException as err:
+            if trainer.is_global_zero:
+                tmp.unlink(missing_ok=True)  # nothing half-written stays behind
+            if isinstance(err, OSError) and err.errno in WRITE_ERRNOS:  # named after the file it was to become
+                raise describe_os_error(OSError(err.errno, err.strerror, str(final)), "checkpoint") from err
+            raise
         trainer.strategy.barrier("IterationCheckpoint.rename")
         self._last_global_step_saved = trainer.global_step
         self._last_checkpoint_saved = str(final)

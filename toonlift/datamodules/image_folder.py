@@ -19,7 +19,7 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from toonlift.datamodules.base import ToonDataModule
-from toonlift.datamodules.samplers import InfiniteShardedSampler
+from toonlift.datamodules.samplers import InfiniteShardedSampler, module_iteration, trainer_world
 from toonlift.errors import ConfigError
 from toonlift.utils.image_loading import ALPHA_MODES, RESIZE_FILTERS
 from toonlift.utils.image_sets import ImageDataset, ImageRecord, scan_images, split_records, validate_records
@@ -115,21 +115,13 @@ class ImageFolderDataModule(ToonDataModule):
     def _dataset(self, records: list[ImageRecord], hflip: bool) -> ImageDataset:
         return ImageDataset(records, self.resolution, self.alpha, self.resize_filter, hflip, self.cache)
 
-    def _world(self) -> tuple[int, int]:
-        trainer = getattr(self, "trainer", None)
-        if trainer is None:
-            return 1, 0
-        return trainer.world_size, trainer.global_rank
-
     def _start_sample(self) -> int:
         """Samples this rank already consumed: the module's ``iteration`` (restored on resume) times the batch."""
-        trainer = getattr(self, "trainer", None)
-        module = getattr(trainer, "lightning_module", None) if trainer is not None else None
-        return int(getattr(module, "iteration", 0)) * self.batch_size
+        return (module_iteration(self) or 0) * self.batch_size
 
     def train_dataloader(self) -> DataLoader:
         self.setup("fit")
-        world, rank = self._world()
+        world, rank = trainer_world(self)
         dataset = self._dataset(self.train_records, self.hflip)
         sampler = InfiniteShardedSampler(len(dataset), world, rank, self.seed, start=self._start_sample())
         return DataLoader(

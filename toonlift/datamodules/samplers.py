@@ -10,10 +10,14 @@ The sample at global stream position ``p`` is a pure function of ``(seed, p)``: 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch.utils.data import DistributedSampler
+
+if TYPE_CHECKING:
+    import pytorch_lightning as pl
 
 
 def _pass_permutation(n: int, seed: int, pass_index: int) -> torch.Tensor:
@@ -70,3 +74,19 @@ class InfiniteShardedSampler(DistributedSampler):
     def set_epoch(self, epoch: int) -> None:
         """Ignored: the order depends only on the stream position (Lightning calls this every epoch)."""
         del epoch
+
+
+def trainer_world(datamodule: pl.LightningDataModule) -> tuple[int, int]:
+    """``(world_size, global_rank)`` of the data module's trainer, ``(1, 0)`` without one."""
+    trainer = getattr(datamodule, "trainer", None)
+    if trainer is None:
+        return 1, 0
+    return trainer.world_size, trainer.global_rank
+
+
+def module_iteration(datamodule: pl.LightningDataModule) -> int | None:
+    """The trained module's own ``iteration`` counter (restored on resume), or ``None`` if it keeps none."""
+    trainer = getattr(datamodule, "trainer", None)
+    module = getattr(trainer, "lightning_module", None) if trainer is not None else None
+    value = getattr(module, "iteration", None)
+    return None if value is None else int(value)

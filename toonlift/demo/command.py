@@ -25,6 +25,7 @@ from toonlift.demo.gallery import write_gallery
 from toonlift.demo.schedule import DEFAULT, QUICK
 from toonlift.errors import ConfigError
 from toonlift.utils.io import atomic_write_json
+from toonlift.utils.output_dirs import check_writable_folder
 
 STAGES = 4
 # Lightning notices that say nothing to a demo user (each stage is a short, deliberate fit)
@@ -96,7 +97,7 @@ def run_demo(out: Path, seed: int = 0, device: str = "auto", quick: bool = False
     out = Path(out).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out '{out}' exists and is not a folder; choose another output folder.")
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable_folder(out, "demo output folder (--out)")  # the run takes minutes: fail before it
     ctx = DemoContext(out=out, seed=seed, device=dev, schedule=QUICK if quick else DEFAULT, quick=quick)
     torch.manual_seed(seed)
     start = time.perf_counter()

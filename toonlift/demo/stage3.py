@@ -24,6 +24,7 @@ from toonlift.stages.vlda.module import VLDAModule
 from toonlift.stages.vlda.schedule import Schedule
 from toonlift.stages.vlda.settings import AvatarOutput, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets
+from toonlift.utils.image_reading import read_image_array
 from toonlift.utils.io import atomic_path, save_safetensors
 
 EXPRESSION_NAMES = ("expression_minus", "expression_plus")
@@ -51,7 +52,8 @@ def avatar_strip(avatar: Path, variants: list[str]) -> Path:
     """One row per reconstruction (the face, then each variant): input, reconstruction, depth, normals, albedo."""
     rows = []
     for folder in [avatar, *(avatar / v for v in variants)]:
-        tiles = [np.asarray(Image.open(folder / f"{n}.png").convert("RGB")) for n in STRIP_MAPS]
+        # the demo's own maps: read as every image is read, with no size floor (they are as large as they are)
+        tiles = [read_image_array(folder / f"{n}.png", min_side=1) for n in STRIP_MAPS]
         rows.append(np.concatenate(tiles, axis=1))
     path = avatar / "strip.png"
     with atomic_path(path) as tmp:

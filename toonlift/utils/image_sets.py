@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from toonlift.errors import DataError
 from toonlift.utils.image_loading import (
     IMAGE_EXTENSIONS,
+    MIN_IMAGE_SIDE,
     decode_image,
     is_image_name,
     read_bytes,
@@ -89,7 +90,8 @@ class ImageDataset(Dataset):
             handle = self._zips.get(rec.source)
             if handle is None:
                 handle = self._zips[rec.source] = zipfile.ZipFile(rec.source)
-        arr = decode_image(read_bytes(rec.source, rec.member, handle), self.resolution, self.alpha, self.resize_filter)
+        data = read_bytes(rec.source, rec.member, handle)
+        arr = decode_image(data, self.resolution, self.alpha, self.resize_filter, name=rec.name)
         if self.cache:
             self._cached[i] = arr
         return arr
@@ -155,24 +157,30 @@ def validate_records(records: list[ImageRecord], name: str = "image data set") -
             if rec.member is not None:
                 handle = handles.get(rec.source) or handles.setdefault(rec.source, zipfile.ZipFile(rec.source))
             try:
-                w, h = validate_image(read_bytes(rec.source, rec.member, handle))
-                if w < 1 or h < 1:
-                    raise ValueError("empty image")
+                w, h = validate_image(read_bytes(rec.source, rec.member, handle), rec.name)
+            except Exception as err:  # noqa: BLE001 - any failure to read means "unreadable file"
+                cause = err.__cause__ if isinstance(err, DataError) and err.__cause__ is not None else err
+                text = str(cause).splitlines()[0][:120] if str(cause) else ""
+                bad.append(f"{rec.name} (unreadable: {type(cause).__name__}: {text})")
+                continue
+            if min(w, h) < MIN_IMAGE_SIDE:  # the one size rule of toonlift.utils.image_reading
+                bad.append(f"{rec.name} ({w}x{h} px, smaller than {MIN_IMAGE_SIDE} px)")
+            else:
                 good.append(rec)
-            except Exception as err:  # noqa: BLE001 - any decoder failure means "unreadable file"
-                bad.append(f"{rec.name} ({type(err).__name__}: {str(err).splitlines()[0][:120] if str(err) else ''})")
     finally:
         for handle in handles.values():
             handle.close()
     if not good:
         raise DataError(
-            f"None of the {len(records)} image files of the {name} could be decoded (first: {bad[0]}). The files are "
-            f"corrupt or not images; download or copy the data set again. {HOW_TO_GET}"
+            f"None of the {len(records)} image files of the {name} can be used (first: {bad[0]}). The files are "
+            f"corrupt, not images or smaller than {MIN_IMAGE_SIDE} px; download or copy the data set again. "
+            f"{HOW_TO_GET}"
         )
     if bad:
         listing = "\n  ".join(bad)
         warnings.warn(
-            f"Skipping {len(bad)} unreadable file(s) of the {name} ({len(good)} usable):\n  {listing}", stacklevel=2
+            f"Skipping {len(bad)} unreadable or too small file(s) of the {name} ({len(good)} usable):\n  {listing}",
+            stacklevel=2,
         )
     return good
 

@@ -47,6 +47,26 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+def remove_stale_temporaries(folder: PathLike, stem_glob: str = "*") -> list[Path]:
+    """Delete temporary files a killed or failed writer left in ``folder`` (only ``.<stem_glob>.tmp`` names).
+
+    Call it where no writer of the same folder can be running (a run's start, on rank 0).
+
+    Returns:
+        The files removed.
+    """
+    root = Path(folder)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for tmp in root.glob(f".{stem_glob}.tmp"):
+        if tmp.is_file():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                removed.append(tmp)
+    return removed
+
+
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
@@ -92,20 +112,21 @@ def safe_torch_load(path: PathLike, what: str = "checkpoint", safe_globals: Sequ
     """
     import torch
 
-    p = Path(path)
+    from toonlift.utils.checkpoint_files import diagnose_checkpoint
+
+    p = Path(os.path.expanduser(str(path)))
+    if p.is_dir():
+        inside = sorted(x.name for x in p.glob("*.ckpt"))[:3]
+        hint = f" It holds {', '.join(inside)}; give one of them." if inside else ""
+        raise CheckpointError(f"The {what} '{p}' is a folder, not a checkpoint file.{hint}")
     if not p.is_file():
         raise WeightsNotFoundError(f"The {what} '{p}' does not exist. Check the path.")
+    allowed = tuple(f"{g.__module__}.{g.__qualname__}" for g in safe_globals if isinstance(g, type))
     try:
         with torch.serialization.safe_globals(list(safe_globals)):
             return torch.load(p, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"The {what} '{p}' contains Python objects that are not allowed when loading safely "
-            f"({str(err).splitlines()[0][:300]}). toonlift loads checkpoints with weights_only=True and never runs "
-            "code from a file. If you trust the file, re-save its tensors with torch.save(state_dict) or as "
-            "safetensors."
-        ) from err
     except (
+        pickle.UnpicklingError,
         RuntimeError,
         EOFError,
         zipfile.BadZipFile,
@@ -115,11 +136,17 @@ def safe_torch_load(path: PathLike, what: str = "checkpoint", safe_globals: Sequ
         AttributeError,
         IndexError,
     ) as err:
-        raise CheckpointError(
-            f"The {what} '{p}' could not be read as a PyTorch file ({type(err).__name__}: "
-            f"{str(err).splitlines()[0][:300] if str(err) else 'no detail'}). It may be truncated, corrupt, or not a "
-            "checkpoint at all; download or copy it again."
-        ) from err
+        # torch's own text advises weights_only=False and cannot tell random bytes from a hostile pickle: the
+        # message comes from the file's bytes instead (read, never executed)
+        reason, hostile = diagnose_checkpoint(p, allowed)
+        if hostile:
+            fix = (
+                "Use a checkpoint written by toonlift, or, if you wrote the file yourself, re-save only its tensors "
+                "(torch.save of a state_dict, or safetensors)."
+            )
+        else:
+            fix = "Use an earlier checkpoint (e.g. another iter*.ckpt in the same folder) or copy the file again."
+        raise CheckpointError(f"The {what} '{p}' {reason}. {fix}") from err
 
 
 def sidecar_path(path: PathLike) -> Path:

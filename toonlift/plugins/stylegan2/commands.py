@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 from jsonargparse import ArgumentParser
 
-from toonlift.errors import ConfigError, DataError
+from toonlift.errors import ConfigError
+from toonlift.utils.output_dirs import check_writable_folder, check_writable_parent
 
 
 def _blend_parser() -> ArgumentParser:
@@ -42,6 +43,7 @@ def blend_main(argv: list[str]) -> int:
     args = _blend_parser().parse_args(argv)
     if not args.output.endswith(".safetensors"):
         raise ConfigError(f"--output must end in .safetensors, got '{args.output}'")
+    check_writable_parent(args.output, "blended generator (--output)")  # before loading two generators
     low = generator_from_checkpoint(args.low, args.low_key)
     high = generator_from_checkpoint(args.high, args.high_key)
     blended = blend_generators(low, high, args.resolution, args.level, args.blend_width, args.toonify_offset)
@@ -78,24 +80,15 @@ def _project_parser() -> ArgumentParser:
 
 
 def load_image(path: str | Path, size: int) -> torch.Tensor:
-    """An image file as ``[1, 3, size, size]`` in ``[-1, 1]`` (centre square crop, Lanczos resize)."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    """An image file as ``[1, 3, size, size]`` in ``[-1, 1]``, read by :mod:`toonlift.utils.image_reading` (16-bit,
+    palette, alpha on white, EXIF orientation; centre square crop, Lanczos resize).
 
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"The image '{p}' does not exist.")
-    try:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            s = min(w, h)
-            im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
-            im = im.resize((size, size), Image.LANCZOS)
-            arr = np.asarray(im, dtype=np.float32)
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"The image '{p}' cannot be read ({err}); give a valid PNG or JPEG file.") from err
-    return torch.from_numpy(arr).permute(2, 0, 1)[None] / 127.5 - 1.0
+    Raises:
+        DataError: the file is missing, a folder, corrupt or smaller than 16 px (the message names it).
+    """
+    from toonlift.utils.image_reading import read_image_tensor
+
+    return read_image_tensor(path, size)
 
 
 def project_main(argv: list[str]) -> int:
@@ -107,6 +100,8 @@ def project_main(argv: list[str]) -> int:
     from toonlift.utils.io import save_safetensors
 
     args = _project_parser().parse_args(argv)
+    # the optimisation takes minutes: find an unwritable output folder before it, not after
+    check_writable_folder(args.output_dir, "output folder (--output_dir)")
     G = generator_from_checkpoint(args.checkpoint, args.checkpoint_key).to(args.device).eval()
     target = load_image(args.image, G.size).to(args.device)
     lpips = LPIPSLoss(backbone_weights=args.lpips_weights, allow_random_backbone=args.allow_random_lpips)

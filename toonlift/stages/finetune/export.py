@@ -7,6 +7,7 @@ from pathlib import Path
 
 from toonlift.errors import CheckpointError
 from toonlift.utils.io import safe_torch_load
+from toonlift.utils.output_dirs import check_writable_parent
 
 _PREFIX = {"ema": "generator_ema.", "train": "generator.", "base": "generator_base.", "discriminator": "discriminator."}
 
@@ -70,6 +71,7 @@ def main(argv: list[str]) -> int:
         help="which network: a generator (ema, train, base) or the discriminator (default: ema)",
     )
     args = parser.parse_args(argv)
+    check_writable_parent(args.out, "exported network (OUT)")
     path = export_from_checkpoint(args.ckpt, args.out, args.which)
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0

@@ -19,6 +19,7 @@ import torch
 
 from toonlift.errors import ToonliftError
 from toonlift.synthetic.render import DOMAINS
+from toonlift.utils.output_dirs import check_writable_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_file(args.generator, "--generator")
         if args.cartoon_generator is not None:
             _check_file(args.cartoon_generator, "--cartoon-generator")
+        check_writable_folder(args.out, "output folder (--out)")  # before the projections, not after
         generator = load_generator(args.generator).to(args.device)
         start = time.perf_counter()
         targets = invert_synthetic_faces(
