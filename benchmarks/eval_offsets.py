@@ -89,8 +89,19 @@ def main() -> None:
     ap.add_argument("--search-encoder-args", default="{}")
     ap.add_argument("--parser", default=None, help="face parser for L_low (registry name)")
     ap.add_argument("--parser-args", default="{}")
-    ap.add_argument("--measure-encoder", default=None, help="identity encoder that measures the drift")
-    ap.add_argument("--measure-encoder-args", default="{}")
+    ap.add_argument(
+        "--measure-encoder", nargs="+", default=[], help="identity encoders that measure the drift (registry names)"
+    )
+    ap.add_argument("--measure-encoder-args", default="{}", help="JSON arguments of the first measuring encoder")
+    ap.add_argument("--keep", default=None, help="read-out the edit must keep (feature extractor, beyond the paper)")
+    ap.add_argument("--lambda-keep", type=float, default=0.0, help="weight of the keep term (0: the paper)")
+    ap.add_argument(
+        "--sefa-alphas",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also measure SeFa alone at these alphas (to compare the optimised edit at equal expression change)",
+    )
     ap.add_argument("--readout", default=None, help="feature extractor whose dimensions are read (registry name)")
     ap.add_argument("--readout-args", default="{}")
     ap.add_argument("--readout-names", default="", help="comma-separated names of the read-out dimensions")
@@ -107,16 +118,21 @@ def main() -> None:
     g = load_any_generator(args).to(device).eval()
     f = build("identity_encoders", args.search_encoder, args.search_encoder_args).to(device)
     parser = build("face_parsers", args.parser, args.parser_args)
-    encoder = build("identity_encoders", args.measure_encoder, args.measure_encoder_args)
+    encoders = [
+        build("identity_encoders", name, args.measure_encoder_args if i == 0 else "{}").to(device).eval()
+        for i, name in enumerate(args.measure_encoder)
+    ]
+    keep = build("feature_extractors", args.keep, "{}")
     readout = build("feature_extractors", args.readout, args.readout_args)
-    parser, encoder, readout = (m.to(device).eval() if m is not None else None for m in (parser, encoder, readout))
+    parser, readout, keep = (m.to(device).eval() if m is not None else None for m in (parser, readout, keep))
     names = [s for s in args.readout_names.split(",") if s]
     if args.analyser:
         net, readout, names = analyser_readout(args.analyser)
         net.to(device)
     search = OffsetOptimizer(
-        g, f, face_parser=parser, num_steps=args.steps, objective=args.objective, lambda_low=args.lambda_low
-    )
+        g, f, face_parser=parser, num_steps=args.steps, objective=args.objective, lambda_low=args.lambda_low,
+        keep=keep, lambda_keep=args.lambda_keep,
+    )  # fmt: skip
     directions = load_directions(args.directions_file) if args.directions_file else sefa_directions(g)
     if args.pick_direction:
         if not args.analyser:
@@ -132,7 +148,8 @@ def main() -> None:
     n = pick_direction(directions, args.direction_index).to(device)
     centre = g.mean_latent(4096, generator=torch.Generator().manual_seed(0)) if args.truncation < 1 else None
 
-    rows: dict[str, dict[str, list[Tensor]]] = {"sefa": {}, "optimised": {}}
+    edits = ["sefa", "optimised"] + [f"sefa alpha {a:g}" for a in args.sefa_alphas]
+    rows: dict[str, dict[str, list[Tensor]]] = {k: {} for k in edits}
     losses: dict[str, list[Tensor]] = {}
     t0 = time.perf_counter()
     for start in range(0, args.latents, args.batch):
@@ -141,9 +158,14 @@ def main() -> None:
         with torch.no_grad():
             ws = g.mapping(z, truncation=args.truncation, truncation_latent=centre)
         result = search.run(ws, initial_offsets(n, args.alpha, len(seeds)))
-        for key, delta in (("sefa", result.offset_init), ("optimised", result.offset)):
-            for name, value in measure_edit(g, ws, delta, search, encoder, readout).items():
-                rows[key].setdefault(name, []).append(value.cpu())
+        deltas = [result.offset_init, result.offset] + [initial_offsets(n, a, len(seeds)) for a in args.sefa_alphas]
+        for key, delta in zip(edits, deltas):
+            for i, encoder in enumerate(encoders or [None]):
+                measured = measure_edit(g, ws, delta, search, encoder, readout if i == 0 else None)
+                tag = f" [{args.measure_encoder[i]}]" if encoders else ""
+                for name, value in measured.items():
+                    label = f"{name}{tag}" if name.startswith("id_") else name
+                    rows[key].setdefault(label, []).append(value.cpu())
         for phase, values in (("init", result.losses_init), ("final", result.losses_final)):
             for name, value in values.items():
                 losses.setdefault(f"{name}_{phase}", []).append(value.cpu())
@@ -161,6 +183,8 @@ def main() -> None:
         "lambda_low": args.lambda_low,
         "search_encoder": args.search_encoder,
         "measure_encoder": args.measure_encoder,
+        "keep": args.keep,
+        "lambda_keep": args.lambda_keep,
         "readout": args.readout,
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads, device {device}",
@@ -169,10 +193,12 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "summary": summary}, indent=2))
     metrics = sorted(set(summary["sefa"]) | set(summary["optimised"]))
-    print(f"\n{args.latents} latents, direction {args.direction_index}, alpha {args.alpha}, {args.objective}")
-    print("| metric | SeFa alone | optimised |\n|---|---|---|")
+    print(f"\n{args.latents} latents, direction {args.direction_index}, alpha {args.alpha}, {args.objective}, "
+          f"lambda_keep {args.lambda_keep} ({args.keep})")  # fmt: skip
+    print("| metric | " + " | ".join(edits) + " |")
+    print("|---" * (len(edits) + 1) + "|")
     for m in metrics:
-        print(f"| {m} | {summary['sefa'].get(m, float('nan')):.4f} | {summary['optimised'].get(m, float('nan')):.4f} |")
+        print(f"| {m} | " + " | ".join(f"{summary[k].get(m, float('nan')):.4f}" for k in edits) + " |")
     print(json.dumps(summary["search_losses"], indent=1))
 
 

@@ -78,13 +78,18 @@ def measure_edit(
 
 
 def summarise(metrics: dict[str, Tensor], names: list[str]) -> dict[str, float]:
-    """Means over latents; ``readout_change`` ``[N, R]`` becomes one ``change_<name>`` entry per dimension."""
+    """Means over latents; ``readout_change`` ``[N, R]`` becomes one ``change_<name>`` entry per dimension, and
+    ``change_expression_total`` sums the ``expr_*`` dimensions (the edit's strength, to compare edits at equal
+    strength)."""
     summary: dict[str, float] = {}
     for key, value in metrics.items():
         if key == "readout_change":
             for i in range(value.shape[1]):
                 label = names[i] if i < len(names) else f"readout_{i}"
                 summary[f"change_{label}"] = float(value[:, i].mean())
+            expr = [i for i, name in enumerate(names[: value.shape[1]]) if name.startswith("expr_")]
+            if expr:
+                summary["change_expression_total"] = float(value[:, expr].sum(1).mean())
         else:
             summary[key] = float(value.mean())
     return summary
