@@ -256,32 +256,35 @@ def barycentrics_at_pixels(
     V = vertices_screen.shape[1]
     flat_fid = face_id.reshape(-1)
     idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels of the whole batch
-    batch = idx // (H * W)
-    vidx = faces.long()[flat_fid[idx]] + (batch * V)[:, None]  # [N, 3] rows of the flattened vertices
-    tri = vertices_screen.reshape(B * V, 3)[vidx]  # [N, 3(vertex), 3(xyz)]
+    fid = flat_fid.index_select(0, idx)
+    batch_row = (idx // (H * W)) * V  # [N] first row of each pixel's mesh in the flattened vertices
+    rows = [faces[:, k].long().index_select(0, fid) + batch_row for k in range(3)]
+    x, y, z = gather_corners(vertices_screen, rows)  # [N] each, differentiable
     rem = idx % (H * W)
-    px = (rem % W).to(tri.dtype)[:, None]  # [N, 1] pixel centres
-    py = (rem // W).to(tri.dtype)[:, None]
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [N, 3]
-    x1, x2 = x.roll(-1, dims=-1), x.roll(-2, dims=-1)  # the opposite edge of each vertex
-    y1, y2 = y.roll(-1, dims=-1), y.roll(-2, dims=-1)
-    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [N, 3] edge functions
-    area = w.sum(-1, keepdim=True)
+    px = (rem % W).to(vertices_screen.dtype)  # [N] pixel centres
+    py = (rem // W).to(vertices_screen.dtype)
+    # edge function of the edge opposite each corner (same operations as the [N, 3] form, so identical values)
+    w = []
+    for i in range(3):
+        a, b = (i + 1) % 3, (i + 2) % 3
+        w.append((x[b] - x[a]) * (py - y[a]) - (y[b] - y[a]) * (px - x[a]))
+    area = w[0] + w[1] + w[2]
     # degenerate entries get harmless values so no NaN reaches the gradients through torch.where
     ok = area.abs() > 0
-    bary = w / torch.where(ok, area, torch.ones_like(area))
+    area = torch.where(ok, area, torch.ones_like(area))
+    bary = [wi / area for wi in w]
     if perspective_correct:
-        q = bary / z
-        s = q.sum(-1, keepdim=True)
+        q = [bi / zi for bi, zi in zip(bary, z)]
+        s = q[0] + q[1] + q[2]
         ok = ok & (s.abs() > 0)
         s = torch.where(ok, s, torch.ones_like(s))
-        bary = q / s
-        depth = s.reciprocal().squeeze(-1)
+        bary = [qi / s for qi in q]
+        depth = s.reciprocal()
     else:
-        depth = (bary * z).sum(-1)
-    bary = torch.where(ok, bary, torch.zeros_like(bary))
-    depth = torch.where(ok.squeeze(-1), depth, torch.zeros_like(depth))
-    bary_full = bary.new_zeros(B * H * W, 3).index_copy(0, idx, bary).reshape(B, H, W, 3)
+        depth = bary[0] * z[0] + bary[1] * z[1] + bary[2] * z[2]
+    bary3 = torch.where(ok[:, None], torch.stack(bary, dim=1), 0.0)  # [N, 3]
+    depth = torch.where(ok, depth, 0.0)
+    bary_full = bary3.new_zeros(B * H * W, 3).index_copy(0, idx, bary3).reshape(B, H, W, 3)
     depth_full = depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
     return bary_full, depth_full
 
