@@ -18,6 +18,7 @@ mask plus ``nonzero`` per group (each a full pass over all triangles) by a singl
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -43,8 +44,8 @@ def box_extent_float(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Pixel boxes ``[T]`` from the float extent of each triangle, clipped to the image, as whole-number floats.
 
-    The same boxes as :func:`box_from_extent`, without converting every triangle's box to int64 (the rasteriser
-    converts only the triangles it keeps).
+    Every quantity stays float32 (the rasteriser converts only the triangles it keeps), and the clipping is folded
+    into the widths: a box that misses the image, or holds no pixel centre, gets a width or height ``<= 0``.
 
     Args:
         x_min: ``[T]`` smallest x of each triangle (likewise ``x_max``, ``y_min``, ``y_max``).
@@ -57,24 +58,21 @@ def box_extent_float(
         eps: tolerance so a vertex exactly on a pixel centre includes it.
 
     Returns:
-        ``(x_lo, y_lo, box_w, box_h, valid)``: float ``[T]`` each (whole numbers, widths 0 where the box is empty)
-        and a bool ``[T]`` (the box holds a pixel centre of the image and the extent is finite).
+        ``(x_lo, y_lo, box_w, box_h, valid)``: float ``[T]`` each and a bool ``[T]`` (the box holds a pixel centre
+        of the image and the extent is finite). Only valid entries are meaningful (others may be negative or NaN).
     """
-    big = float(4 * max(height, width) + 8)  # clamp first so huge/inf coordinates never overflow int64 later
     if pad == 0.0:  # x - 0.0 - eps == x - eps bit for bit: one pass fewer per side
-        lo_edge, hi_edge = (lambda t: t - eps), (lambda t: t + eps)
+        x_lo, x_hi = (x_min - eps).ceil(), (x_max + eps).floor()
+        y_lo, y_hi = (y_min - eps).ceil(), (y_max + eps).floor()
     else:
-        lo_edge, hi_edge = (lambda t: t - pad - eps), (lambda t: t + pad + eps)
-    x_lo, x_hi = lo_edge(x_min).clamp(-big, big).ceil(), hi_edge(x_max).clamp(-big, big).floor()
-    y_lo, y_hi = lo_edge(y_min).clamp(-big, big).ceil(), hi_edge(y_max).clamp(-big, big).floor()
-    valid = (x_hi >= 0) & (x_lo <= width - 1) & (y_hi >= 0) & (y_lo <= height - 1)
-    # a finite min and max mean every corner is finite (a NaN corner makes the min and max NaN)
-    inf = float("inf")
-    valid &= (x_min > -inf) & (x_max < inf) & (y_min > -inf) & (y_max < inf)
-    x_lo, y_lo = x_lo.clamp(0, width - 1), y_lo.clamp(0, height - 1)
-    box_w = (x_hi.clamp(0, width - 1) - x_lo + 1).clamp_min(0)
-    box_h = (y_hi.clamp(0, height - 1) - y_lo + 1).clamp_min(0)
-    valid &= (box_w > 0) & (box_h > 0)
+        x_lo, x_hi = (x_min - pad - eps).ceil(), (x_max + pad + eps).floor()
+        y_lo, y_hi = (y_min - pad - eps).ceil(), (y_max + pad + eps).floor()
+    x_lo, y_lo = x_lo.clamp_min(0.0), y_lo.clamp_min(0.0)
+    box_w = x_hi.clamp_max(width - 1) - x_lo + 1  # <= 0 when the box misses the image's columns
+    box_h = y_hi.clamp_max(height - 1) - y_lo + 1
+    # one finiteness test for the four extents: any inf gives -inf, any NaN gives NaN (|coordinates| < 1e38)
+    finite = (x_min - x_max) + (y_min - y_max) > float("-inf")
+    valid = (box_w > 0) & (box_h > 0) & finite
     return x_lo, y_lo, box_w, box_h, valid
 
 
@@ -88,9 +86,10 @@ def box_from_extent(
     pad: float = 0.0,
     eps: float = 1e-5,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Integer pixel boxes: :func:`box_extent_float` with ``x_lo, y_lo, box_w, box_h`` as int64 ``[T]``."""
+    """Integer pixel boxes: :func:`box_extent_float` as int64 ``[T]`` (0 where the box is not valid)."""
     x_lo, y_lo, box_w, box_h, valid = box_extent_float(x_min, x_max, y_min, y_max, height, width, pad, eps)
-    return x_lo.long(), y_lo.long(), box_w.long(), box_h.long(), valid
+    zero = torch.zeros((), dtype=x_lo.dtype, device=x_lo.device)
+    return (*(torch.where(valid, v, zero).long() for v in (x_lo, y_lo, box_w, box_h)), valid)
 
 
 def triangle_bboxes(
@@ -102,6 +101,21 @@ def triangle_bboxes(
     return box_from_extent(x.amin(1), x.amax(1), y.amin(1), y.amax(1), height, width, pad, eps)
 
 
+@functools.lru_cache(maxsize=16)
+def _code_table(exact: int, dense_log2: int, device: str) -> Tensor:
+    """``uint8`` codes of boxes ``w x h`` at ``w * (cap + 1) + h`` for ``0 <= w, h <= cap = 2**dense_log2 + 1``."""
+    cap = 2**dense_log2 + 1
+    w = torch.arange(cap + 1).repeat_interleave(cap + 1)
+    h = torch.arange(cap + 1).repeat(cap + 1)
+    side = torch.maximum(w, h)
+    log_w = torch.ceil(torch.log2(w.clamp_min(1).double())).long()
+    log_h = torch.ceil(torch.log2(h.clamp_min(1).double())).long()
+    code = torch.where(side <= exact, (w - 1) * exact + h - 1, exact**2 + log_w * (dense_log2 + 1) + log_h)
+    code = torch.where(side < cap, code, CODE_LARGE)
+    code = torch.where(torch.minimum(w, h) > 0, code, CODE_INVALID)
+    return code.to(torch.uint8).to(device)
+
+
 def box_size_codes(
     box_w: Tensor, box_h: Tensor, valid: Tensor, exact: int = EXACT_SIDE, dense_log2: int = DENSE_LOG2
 ) -> Tensor:
@@ -109,19 +123,18 @@ def box_size_codes(
 
     Codes ``0 .. exact**2 - 1`` are exact sizes ``((w - 1) * exact + h - 1)``; the next ``(dense_log2 + 1)**2``
     codes are power-of-two sizes; see :func:`code_block` for the block shape of a code. ``box_w`` and ``box_h``
-    may be integer or whole-number float tensors.
+    may be integer or whole-number float tensors (any value where ``valid`` is ``False``). The codes come from a
+    small table indexed by the clamped sizes: a few cheap passes instead of several ``torch.where``.
     """
     if exact**2 + (dense_log2 + 1) ** 2 > CODE_LARGE:
         raise ValueError(f"too many groups for uint8 codes: exact={exact}, dense_log2={dense_log2}")
-    w, h = box_w.float(), box_h.float()
-    side = torch.maximum(w, h)
-    code = torch.where(
-        side <= exact,
-        (w - 1) * exact + (h - 1),
-        exact**2 + torch.log2(w).ceil() * (dense_log2 + 1) + torch.log2(h).ceil(),
-    )
-    code = torch.where(side <= 2**dense_log2, code, CODE_LARGE)
-    return torch.where(valid, code, CODE_INVALID).to(torch.uint8)
+    cap = 2**dense_log2 + 1
+    table = _code_table(exact, dense_log2, str(box_w.device))
+    # float -> int32 first, then clamp: NaN or huge sizes of invalid boxes still give an in-range index
+    w = box_w.to(torch.int32).clamp_(0, cap)
+    h = box_h.to(torch.int32).clamp_(0, cap)
+    code = table.index_select(0, w.mul_(cap + 1).add_(h))
+    return code.bitwise_or_((~valid).view(torch.uint8).mul(CODE_INVALID))
 
 
 def code_block(code: int, exact: int = EXACT_SIDE, dense_log2: int = DENSE_LOG2) -> tuple[int, int, bool]:

@@ -197,6 +197,9 @@ def rasterize_visibility(
     face = (sel % n_faces).int()
     pix0 = (sel // n_faces) * (H * W) + y_lo * W + x_lo  # [T'] flat index of each box's first pixel
 
+    empty_depth = _EMPTY_DEPTH.to(device)
+    reject_bits = torch.tensor(0x7FFFFFFF, dtype=torch.int32, device=device)
+
     def depth_test(cs: list[Tensor], fx: Tensor, fy: Tensor, face: Tensor, pix: Tensor, inside: Tensor | None) -> None:
         """Scatter-min the keys of candidates at pixel centres ``(fx, fy)`` (coefficient shapes broadcast)."""
         e = [cs[3 * i] * fx + cs[3 * i + 1] * fy + cs[3 * i + 2] for i in range(3)]  # signed pixel distances
@@ -205,7 +208,13 @@ def rasterize_visibility(
         ok = (torch.minimum(torch.minimum(e[0], e[1]), e[2]) >= -eps) & (depth > near)
         if inside is not None:
             ok &= inside
-        key = _pack_keys(torch.where(ok, depth, _EMPTY_DEPTH.to(depth.device)), face)
+        if near >= 0.0:
+            # accepted depths are positive, so their bits are non-negative int32: raising rejected ones to
+            # 0x7FFFFFFF by an integer max is a branch-free torch.where (several times faster on random masks)
+            bits = torch.maximum(depth.view(torch.int32), (~ok).to(torch.int32).mul_(reject_bits))
+            key = _pack_keys(bits.view(torch.float32), face)
+        else:
+            key = _pack_keys(torch.where(ok, depth, empty_depth), face)
         zbuf.scatter_reduce_(0, pix.reshape(-1), key.reshape(-1), reduce="amin")
 
     for code, start, stop in buckets.ranges:
