@@ -27,7 +27,7 @@ from torch import Tensor
 from toonlift.functional.camera import (
     DEFAULT_ROT_CENTER_DEPTH,
 )
-from toonlift.functional.rasterize import DEFAULT_MAX_CANDIDATES, rasterize
+from toonlift.functional.rasterize import DEFAULT_MAX_CANDIDATES, depth_at_pixels, rasterize_visibility
 from toonlift.functional.shading import depth_to_points
 
 __all__ = [
@@ -159,10 +159,12 @@ def warp_canon_depth(
     )
     # [B, V, 3] view of a [3, B, V] stack: each coordinate stays a contiguous plane for the rasteriser's gathers
     vertices = torch.stack(screen, dim=0).permute(1, 2, 0)
-    frags = rasterize(vertices, grid_faces(H, W, depth.device), (H, W), max_candidates=max_candidates)
+    faces = grid_faces(H, W, depth.device)
+    face_id = rasterize_visibility(vertices, faces, (H, W), max_candidates=max_candidates)
+    recon = depth_at_pixels(vertices, faces, face_id)  # only the depth: no barycentrics to build
     margin = (max_depth - min_depth) / 2.0
-    far = torch.full_like(frags.depth, max_depth + margin)
-    return torch.where(frags.mask, frags.depth, far).clamp(min_depth - margin, max_depth + margin)
+    far = torch.full_like(recon, max_depth + margin)
+    return torch.where(face_id >= 0, recon, far).clamp(min_depth - margin, max_depth + margin)
 
 
 def inverse_warp_grid(

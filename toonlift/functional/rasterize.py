@@ -44,6 +44,7 @@ __all__ = [
     "Fragments",
     "barycentrics_at_pixels",
     "corner_indices",
+    "depth_at_pixels",
     "gather_corners",
     "interpolate",
     "rasterize",
@@ -261,6 +262,21 @@ def barycentrics_at_pixels(
     Returns:
         ``bary`` ``[B, H, W, 3]`` and ``depth`` ``[B, H, W]``, both 0 on background.
     """
+    bary, depth = _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, True)
+    assert bary is not None
+    return bary, depth
+
+
+def depth_at_pixels(
+    vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool = True
+) -> Tensor:
+    """The depth ``[B, H, W]`` of :func:`barycentrics_at_pixels` alone (the same values; cheaper without bary)."""
+    return _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, False)[1]
+
+
+def _pixel_barycentrics(
+    vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool, with_bary: bool
+) -> tuple[Tensor | None, Tensor]:
     B, H, W = face_id.shape
     V = vertices_screen.shape[1]
     flat_fid = face_id.reshape(-1)
@@ -287,14 +303,16 @@ def barycentrics_at_pixels(
         s = q[0] + q[1] + q[2]
         ok = ok & (s.abs() > 0)
         s = torch.where(ok, s, torch.ones_like(s))
-        bary = [qi / s for qi in q]
+        bary = [qi / s for qi in q] if with_bary else []
         depth = s.reciprocal()
     else:
         depth = bary[0] * z[0] + bary[1] * z[1] + bary[2] * z[2]
-    bary3 = torch.where(ok[:, None], torch.stack(bary, dim=1), 0.0)  # [N, 3]
     depth = torch.where(ok, depth, 0.0)
-    bary_full = bary3.new_zeros(B * H * W, 3).index_copy(0, idx, bary3).reshape(B, H, W, 3)
     depth_full = depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
+    if not with_bary:
+        return None, depth_full
+    bary3 = torch.where(ok[:, None], torch.stack(bary, dim=1), 0.0)  # [N, 3]
+    bary_full = bary3.new_zeros(B * H * W, 3).index_copy(0, idx, bary3).reshape(B, H, W, 3)
     return bary_full, depth_full
 
 
