@@ -8,6 +8,7 @@ import torch
 from jsonargparse import ArgumentParser
 
 from toonlift.errors import ConfigError, DataError
+from toonlift.utils.threads import apply_threads
 
 
 def _blend_parser() -> ArgumentParser:
@@ -74,6 +75,7 @@ def _project_parser() -> ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default 0: the free cores)")
     return p
 
 
@@ -107,6 +109,7 @@ def project_main(argv: list[str]) -> int:
     from toonlift.utils.io import save_safetensors
 
     args = _project_parser().parse_args(argv)
+    apply_threads(args.threads)
     G = generator_from_checkpoint(args.checkpoint, args.checkpoint_key).to(args.device).eval()
     target = load_image(args.image, G.size).to(args.device)
     lpips = LPIPSLoss(backbone_weights=args.lpips_weights, allow_random_backbone=args.allow_random_lpips)
