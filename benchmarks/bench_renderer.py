@@ -1,17 +1,24 @@
-"""Benchmark the pure-PyTorch renderer: forward+backward timings and their scaling in pixels and triangles.
+"""Renderer speed with the shared protocol: the depth-map pass against its ``grid_sample`` floor, the mesh renderer.
 
-    python benchmarks/bench_renderer.py                 # CPU, all cases
-    python benchmarks/bench_renderer.py --device cuda   # GPU when available
-    python benchmarks/bench_renderer.py --threads 1 --repeats 3
+    python benchmarks/bench_renderer.py --quick              # depth-map pass only, 64 / 128 px
+    python benchmarks/bench_renderer.py                      # depth map at 64 / 128 / 256 px, mesh and rasterise
+    python benchmarks/bench_renderer.py --clock cpu          # process CPU time instead of wall time (shared machine)
 
-Reported times are the **best of several repeats** (the machine may be shared), in milliseconds, and include the
-backward pass. Cases:
+Everything runs forward + backward on ``--threads`` torch threads (default 1, the issue's setting), with warm-up for
+every side and alternating rounds (``benchmarks/protocol.py``); figures are medians with their interquartile range.
 
-* ``depth_map``: DepthMapRenderer forward (normals, Lambert, grid-mesh rasterisation from a random view, inverse
-  warp, ``grid_sample``) + backward to depth, albedo and light, batch 16, at 64 / 128 / 256 px.
-* ``mesh``: MeshRenderer (Lambert, vertex colours) of a UV sphere + backward to vertices and colours, one image:
-  50k triangles at 256 / 512 / 1024 px, and 12.5k ... 200k triangles at 512 px.
-* ``rasterise``: ``rasterize`` alone (forward) of 50k ... 800k-triangle spheres at 256 px (triangle-bound).
+* ``depth map``: ``DepthMapRenderer`` forward (normals, Lambert, grid-mesh rasterisation from a random view within
+  +-30 deg, depth interpolation, inverse warp, ``grid_sample``) + backward to depth, albedo and light, batch 16.
+  Its **floor** is one ``grid_sample`` of the same size (``[B, 3, S, S]`` image, ``[B, S, S, 2]`` grid, forward
+  + backward to both): the one operation the pass cannot avoid. Each round times both, so the printed ratio is a
+  per-round ratio. ``% copy bw`` is the pass's compulsory traffic (64 bytes per pixel: depth, albedo, image, mask,
+  depth out, their gradients) over its time, as a fraction of this machine's copy bandwidth measured in the same run
+  -- the pass is a long chain of memory-bound element-wise steps, so bandwidth, not sgemm, is its limit.
+* ``mesh``: ``MeshRenderer`` (Lambert, vertex colours) of a UV sphere + backward to vertices and colours, one image.
+* ``rasterise``: ``rasterize`` alone (forward, visibility + barycentrics) of large spheres at 256 px.
+
+To compare two versions of toonlift, run this script against each (``PYTHONPATH=<checkout>``) on the same machine
+state; it only uses APIs both sides have.
 """
 
 from __future__ import annotations
@@ -19,12 +26,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from protocol import Limits, compare, machine_limits, report_header
 
 from toonlift.functional.camera import fov_to_intrinsics, project
 from toonlift.functional.rasterize import rasterize
@@ -32,45 +38,32 @@ from toonlift.functional.shading import reference_light_direction
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.plugins.renderers.mesh import MeshRenderer
 
-
-def best_time(fn: Callable[[], None], repeats: int, device: torch.device) -> tuple[float, float]:
-    """Best wall time and best process CPU time, in ms, of ``repeats`` calls after one warm-up call.
-
-    On a shared machine the wall time includes time spent descheduled; the process CPU time (all threads) does not,
-    so with one thread it is the cost an idle core would see.
-    """
-    fn()
-    best_wall = best_cpu = math.inf
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best_wall = min(best_wall, time.perf_counter() - t)
-        best_cpu = min(best_cpu, time.process_time() - c)
-    return best_wall * 1000.0, best_cpu * 1000.0
+BYTES_PER_PIXEL = 64  # compulsory traffic of one depth-map pixel, forward + backward (see the module docstring)
 
 
-def depth_map_case(size: int, batch: int, repeats: int, device: torch.device) -> tuple[float, float]:
+def depth_map_closures(size: int, batch: int) -> tuple:
+    """``(render, floor)``: forward+backward closures of the depth-map pass and of its ``grid_sample`` floor."""
     g = torch.Generator().manual_seed(size)
     coarse = torch.rand(batch, 1, 6, 6, generator=g) * 0.16 + 0.92
     depth = F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)[:, 0].clamp(0.9, 1.1)
-    depth = depth.to(device).requires_grad_()
-    albedo = (torch.rand(batch, 3, size, size, generator=g) * 2 - 1).to(device).requires_grad_()
-    light = (torch.rand(batch, 2, generator=g) - 0.5).to(device).requires_grad_()
+    depth.requires_grad_()
+    albedo = (torch.rand(batch, 3, size, size, generator=g) * 2 - 1).requires_grad_()
+    light = (torch.rand(batch, 2, generator=g) - 0.5).requires_grad_()
     view = torch.zeros(batch, 6)
     view[:, :3] = (torch.rand(batch, 3, generator=g) * 2 - 1) * math.radians(30)
     view[:, 3:5] = (torch.rand(batch, 2, generator=g) * 2 - 1) * 0.05
-    view = view.to(device)
-    renderer = DepthMapRenderer(image_size=size).to(device)
+    renderer = DepthMapRenderer(image_size=size)
+    image = torch.rand(batch, 3, size, size, generator=g).requires_grad_()
+    grid = (torch.rand(batch, size, size, 2, generator=g) * 2 - 1).requires_grad_()
 
-    def step() -> None:
+    def render() -> None:
         out = renderer(depth, albedo, view, reference_light_direction(light), ambient=0.5, diffuse=0.5)
         (out.image * out.mask).mean().backward()
 
-    return best_time(step, repeats, device)
+    def floor() -> None:
+        F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=True).mean().backward()
+
+    return render, floor
 
 
 def uv_sphere(n_faces: int, radius: float = 0.07, z: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,70 +81,76 @@ def uv_sphere(n_faces: int, radius: float = 0.07, z: float = 1.0) -> tuple[torch
     return v.reshape(1, -1, 3), torch.cat([a, b])
 
 
-def mesh_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tuple[float, float, int]:
+def mesh_closure(size: int, n_faces: int) -> tuple:
     v, faces = uv_sphere(n_faces)
-    v, faces = v.to(device).requires_grad_(), faces.to(device)
-    colors = torch.rand(1, v.shape[1], 3, device=device).requires_grad_()
-    renderer = MeshRenderer(image_size=size, fov=10.0, shading="lambert").to(device)
-    light = F.normalize(torch.tensor([[0.3, -0.3, -1.0]], device=device), dim=1)
+    v.requires_grad_()
+    colors = torch.rand(1, v.shape[1], 3).requires_grad_()
+    renderer = MeshRenderer(image_size=size, fov=10.0, shading="lambert")
+    light = F.normalize(torch.tensor([[0.3, -0.3, -1.0]]), dim=1)
 
     def step() -> None:
-        out = renderer(v, faces, vertex_colors=colors, light_direction=light)
-        out.image.mean().backward()
+        renderer(v, faces, vertex_colors=colors, light_direction=light).image.mean().backward()
 
-    return (*best_time(step, repeats, device), int(faces.shape[0]))
+    return step, int(faces.shape[0])
 
 
-def rasterize_case(size: int, n_faces: int, repeats: int, device: torch.device) -> tuple[float, float, int]:
-    """Rasterise only (visibility + differentiable barycentrics), no shading, no backward."""
-    v, faces = uv_sphere(n_faces)
-    v, faces = v.to(device), faces.to(device)
-    K = fov_to_intrinsics(10.0, size, device=device)
-    screen = project(v, K)
-    return (*best_time(lambda: rasterize(screen, faces, size), repeats, device), int(faces.shape[0]))
+def depth_map_table(sizes: list[int], batch: int, pairs: int, warmup: int, limits: Limits, clock) -> None:
+    print(
+        f"\n| depth-map pass, batch {batch}, fwd+bwd | ms / view | grid_sample floor ms / view | x floor (per round) "
+        f"| ns / px | % copy bw |"
+    )
+    print("|---|---|---|---|---|---|")
+    for size in sizes:
+        render, floor = depth_map_closures(size, batch)
+        result = compare({"render": render, "floor": floor}, pairs=pairs, warmup=warmup, clock=clock)
+        t, f = result.times["render"], result.times["floor"]
+        pixels = batch * size * size
+        bw = 100 * limits.fraction_of_bandwidth(BYTES_PER_PIXEL * pixels, t.median)
+        print(
+            f"| {size} px | {t.text(1e3 / batch, '.3g')} | {f.text(1e3 / batch, '.3g')} "
+            f"| {result.ratio('render', 'floor').text(fmt='.3g')} | {t.median * 1e9 / pixels:.0f} | {bw:.1f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per case (the best is reported)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--pairs", type=int, default=7, help="alternating timed rounds (>= 5)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls of each side first")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="depth-map sizes (default 64 128 256)")
+    parser.add_argument("--quick", action="store_true", help="depth map at 64 and 128 px only, 5 pairs")
     parser.add_argument("--skip-mesh", action="store_true", help="only the depth-map cases")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="cpu: process CPU time")
     args = parser.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    reps = args.repeats
-    print(f"machine: {platform.platform()} | cpu count {os.cpu_count()} | python {platform.python_version()}")
-    print(f"torch {torch.__version__} | threads {torch.get_num_threads()} | device {device}", end="")
-    print(f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else "")
-    print(f"load average before: {os.getloadavg()[0]:.1f}")
-    print(f"best of {reps} repeats after one warm-up; forward + backward; ms; cpu = process CPU time, all threads\n")
-
-    print(f"| depth-map render, batch {args.batch} | wall ms / batch | wall ms / view | cpu ms / view | cpu us / px |")
-    print("|---|---|---|---|---|")
-    for size in (64, 128, 256):
-        wall, cpu = depth_map_case(size, args.batch, reps, device)
-        view, cview = wall / args.batch, cpu / args.batch
-        print(f"| {size} px | {wall:.1f} | {view:.2f} | {cview:.2f} | {1000 * cview / (size * size):.3f} |")
-    if args.skip_mesh:
+    torch.set_num_threads(args.threads)
+    clock = time.perf_counter if args.clock == "wall" else time.process_time
+    pairs = 5 if args.quick else args.pairs
+    sizes = args.sizes or ([64, 128] if args.quick else [64, 128, 256])
+    print(report_header())
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f} | clock: {args.clock} | {pairs} alternating pairs, "
+        f"{args.warmup} warm-up calls per side | medians [interquartile range]"
+    )
+    limits = machine_limits()
+    depth_map_table(sizes, args.batch, pairs, args.warmup, limits, clock)
+    if args.quick or args.skip_mesh:
         return
-    print("\n| mesh render (Lambert, vertex colours), 1 image | triangles | wall ms | cpu ms | cpu us / px |")
-    print("|---|---|---|---|---|")
+    print("\n| mesh render (Lambert, vertex colours), 1 image, fwd+bwd | triangles | ms | ns / px |")
+    print("|---|---|---|---|")
     for size in (256, 512, 1024):
-        wall, cpu, nf = mesh_case(size, 50_000, reps, device)
-        print(f"| {size} px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / (size * size):.3f} |")
-    print("\n| mesh render at 512 px | triangles | wall ms | cpu ms | cpu us / triangle |")
-    print("|---|---|---|---|---|")
-    for n in (12_500, 25_000, 50_000, 100_000, 200_000):
-        wall, cpu, nf = mesh_case(512, n, reps, device)
-        print(f"| 512 px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / nf:.3f} |")
-    print("\n| rasterise only (no shading, no backward) at 256 px | triangles | wall ms | cpu ms | cpu us / triangle |")
-    print("|---|---|---|---|---|")
-    for n in (50_000, 100_000, 200_000, 400_000, 800_000):
-        wall, cpu, nf = rasterize_case(256, n, reps, device)
-        print(f"| 256 px | {nf} | {wall:.1f} | {cpu:.1f} | {1000 * cpu / nf:.3f} |")
+        step, nf = mesh_closure(size, 50_000)
+        t = compare({"mesh": step}, pairs=pairs, warmup=args.warmup, clock=clock).times["mesh"]
+        print(f"| {size} px | {nf} | {t.text(1e3, '.3g')} | {t.median * 1e9 / size**2:.0f} |", flush=True)
+    print("\n| rasterise only (forward) at 256 px | triangles | ms | ns / triangle |")
+    print("|---|---|---|---|")
+    for n in (50_000, 200_000, 800_000):
+        v, faces = uv_sphere(n)
+        screen = project(v, fov_to_intrinsics(10.0, 256))
+        t = compare({"r": lambda s=screen, f=faces: rasterize(s, f, 256)}, pairs=pairs, warmup=args.warmup, clock=clock)
+        med = t.times["r"]
+        print(f"| 256 px | {faces.shape[0]} | {med.text(1e3, '.3g')} | {med.median * 1e9 / faces.shape[0]:.0f} |")
 
 
 if __name__ == "__main__":

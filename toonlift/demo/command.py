@@ -26,6 +26,7 @@ from toonlift.demo.schedule import DEFAULT, QUICK
 from toonlift.errors import ConfigError
 from toonlift.utils.io import atomic_write_json
 from toonlift.utils.output_dirs import check_writable_folder
+from toonlift.utils.threads import apply_threads
 
 STAGES = 4
 # Lightning notices that say nothing to a demo user (each stage is a short, deliberate fit)
@@ -123,7 +124,7 @@ def run_demo(out: Path, seed: int = 0, device: str = "auto", quick: bool = False
 
 
 def main(argv: list[str]) -> int:
-    """CLI entry: ``toonlift demo [--out DIR] [--seed N] [--device auto|cpu|cuda] [--quick]``."""
+    """CLI entry: ``toonlift demo [--out DIR] [--seed N] [--device auto|cpu|cuda] [--quick] [--threads N]``."""
     parser = argparse.ArgumentParser(
         prog="toonlift demo", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -131,7 +132,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny schedules: ~20 s on 2 cores")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch CPU threads (default 0: the free cores this process may use, from its CPU affinity and the "
+        "load average; OMP_NUM_THREADS=N also sets it)",
+    )
     args = parser.parse_args(argv)
+    apply_threads(args.threads)
     quiet_lightning()
     summary = run_demo(Path(args.out), args.seed, args.device, args.quick)
     print(f"done in {summary['total_seconds']:.0f} s: open {Path(args.out) / 'index.html'} in a browser")

@@ -23,16 +23,38 @@ vertex at depth ``<= near`` are dropped (no near-plane clipping).
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterator
+import sys
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-_KEY_EMPTY = torch.iinfo(torch.int64).max
-DEFAULT_MAX_CANDIDATES = 1 << 22
-_DENSE_LOG2 = 4  # boxes up to 16 x 16 pixels take the dense bucketed path
+from toonlift.functional.raster_boxes import (
+    CODE_LARGE,
+    DEFAULT_MAX_CANDIDATES,
+    box_extent_float,
+    box_size_codes,
+    bucket_ranges,
+    code_block,
+    iter_bbox_candidates,
+)
+
+__all__ = [
+    "DEFAULT_MAX_CANDIDATES",
+    "Fragments",
+    "barycentrics_at_pixels",
+    "corner_indices",
+    "depth_at_pixels",
+    "gather_corners",
+    "interpolate",
+    "rasterize",
+    "rasterize_visibility",
+]
+
+_KEY_EMPTY = torch.iinfo(torch.int64).max  # z-buffer entry no candidate reached
+_KEY_NONE = 0x7FFFFFFF << 32  # keys at or above it are no fragment (rejected candidates or empty entries)
+# a NaN whose bits 0x7FFFFFFF give rejected candidates the high word of _KEY_NONE (no real depth passes ``> near``)
+_EMPTY_DEPTH = torch.tensor(0x7FFFFFFF, dtype=torch.int32).view(torch.float32)
 
 
 @dataclass
@@ -66,96 +88,64 @@ def _check_inputs(vertices: Tensor, faces: Tensor) -> None:
         raise ValueError(f"faces must be an integer [F, 3] tensor; got {tuple(faces.shape)} {faces.dtype}")
 
 
-def triangle_bboxes(
-    tri: Tensor, height: int, width: int, pad: float = 0.0, eps: float = 1e-5
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Integer pixel bounding boxes of screen triangles, clipped to the image.
+def corner_indices(faces: Tensor, batch: int, n_vertices: int) -> list[Tensor]:
+    """Rows ``[B * F]`` of the flattened ``[B * V]`` vertices holding corner ``k`` of every triangle, ``k = 0, 1, 2``.
+
+    Triangle ``t = b * F + f`` is face ``f`` of mesh ``b``. One-dimensional ``index_select`` with these rows is the
+    fast gather on CPU (several times faster than advanced indexing or gathering rows of 3 floats).
+    """
+    offset = torch.arange(batch, device=faces.device)[:, None] * n_vertices  # [B, 1]
+    return [(faces[:, k].long()[None, :] + offset).reshape(-1) for k in range(3)]
+
+
+def gather_corners(vertices: Tensor, rows: list[Tensor]) -> tuple[list[Tensor], list[Tensor], list[Tensor]]:
+    """``(x, y, z)``: three lists of the corners' coordinates ``[T]`` (structure of arrays), differentiable.
 
     Args:
-        tri: ``[T, 3, >=2]`` screen-space triangles (x, y first).
-        height: image height in pixels.
-        width: image width in pixels.
-        pad: grow each box by this many pixels (for soft silhouettes).
-        eps: tolerance so a vertex exactly on a pixel centre includes it.
-
-    Returns:
-        ``(x_lo, y_lo, box_w, box_h, valid)``: int64 ``[T]`` each and a bool ``[T]`` (box intersects the image).
+        vertices: ``[B, V, 3]`` screen vertices.
+        rows: the three ``[T]`` row indices of :func:`corner_indices`.
     """
-    x, y = tri[..., 0], tri[..., 1]
-    big = float(4 * max(height, width) + 8)  # clamp first so huge/inf coordinates never overflow int64
-    x_min = (x.amin(1) - pad - eps).clamp(-big, big).ceil()
-    x_max = (x.amax(1) + pad + eps).clamp(-big, big).floor()
-    y_min = (y.amin(1) - pad - eps).clamp(-big, big).ceil()
-    y_max = (y.amax(1) + pad + eps).clamp(-big, big).floor()
-    valid = (x_max >= 0) & (x_min <= width - 1) & (y_max >= 0) & (y_min <= height - 1)
-    valid &= torch.isfinite(tri[..., :2]).all(dim=(1, 2))
-    x_lo = x_min.clamp(0, width - 1).long()
-    x_hi = x_max.clamp(0, width - 1).long()
-    y_lo = y_min.clamp(0, height - 1).long()
-    y_hi = y_max.clamp(0, height - 1).long()
-    box_w = (x_hi - x_lo + 1).clamp_min(0)
-    box_h = (y_hi - y_lo + 1).clamp_min(0)
-    valid &= (box_w > 0) & (box_h > 0)
-    return x_lo, y_lo, box_w, box_h, valid
+    planes = [vertices[..., c].reshape(-1) for c in range(3)]  # [B * V] each
+    x, y, z = ([plane.index_select(0, r) for r in rows] for plane in planes)
+    return x, y, z
 
 
-def iter_bbox_candidates(
-    x_lo: Tensor, y_lo: Tensor, box_w: Tensor, box_h: Tensor, max_candidates: int = DEFAULT_MAX_CANDIDATES
-) -> Iterator[tuple[Tensor, Tensor, Tensor]]:
-    """Yield ``(triangle index, pixel x, pixel y)`` int64 triplets for every pixel of every box, in bounded chunks.
+def _edge_setup(
+    x: list[Tensor], y: list[Tensor], z: list[Tensor], perspective_correct: bool
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Per-triangle affine functions of the pixel ``(px, py)``: ``c[0] px + c[1] py + c[2]``.
 
-    A chunk holds whole triangles whose boxes total at most ``max_candidates`` pixels (one oversized triangle forms
-    a chunk of its own), so memory is bounded whatever the triangle sizes. Only the chunk loop is in Python.
-
-    Args:
-        x_lo: ``[T]`` first column of each box.
-        y_lo: ``[T]`` first row of each box.
-        box_w: ``[T]`` box widths (>= 1).
-        box_h: ``[T]`` box heights (>= 1).
-        max_candidates: soft cap on candidates per chunk.
+    Returns the nine coefficients of the three signed pixel distances to the edges (edge ``i`` is opposite corner
+    ``i``; positive inside) and the three of the interpolated ``1/depth`` (``depth`` when orthographic), each a
+    ``[T]`` tensor. Triangles must have a non-zero area. The operations and their order are those of the original
+    array-of-structures version, so results are bit-identical to it.
     """
-    counts = box_w * box_h  # [T]
-    n_tri = counts.numel()
-    if n_tri == 0:
-        return
-    ends = torch.cumsum(counts, 0)
-    ends_list = ends.tolist()  # one host sync for the chunk plan
-    start, done = 0, 0
-    while start < n_tri:
-        # the last triangle whose cumulative count stays within the budget (at least one triangle)
-        stop = bisect.bisect_right(ends_list, done + max_candidates)
-        stop = max(stop, start + 1)
-        total = int(ends_list[stop - 1] - done)
-        c = counts[start:stop]
-        local = torch.repeat_interleave(torch.arange(stop - start, device=counts.device), c, output_size=total)
-        first = ends[start:stop] - c - done  # [t] offset of each triangle's first candidate in this chunk
-        k = torch.arange(total, device=counts.device) - first[local]
-        tri = local + start
-        bw = box_w[tri]
-        yield tri, x_lo[tri] + k % bw, y_lo[tri] + k // bw
-        done = int(ends_list[stop - 1])
-        start = stop
+    area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])  # signed doubled area
+    abs_area = area.abs()
+    dist: list[Tensor] = []
+    depth: list[Tensor] = [x[0].new_zeros(())] * 3
+    for i in range(3):
+        a, b = (i + 1) % 3, (i + 2) % 3  # the edge (v_a, v_b) opposite corner i
+        dx, dy = x[b] - x[a], y[b] - y[a]
+        # barycentric i = edge function of (v_a, v_b) over the area: (-dy) px + dx py + (dy xa - dx ya)
+        coef = (-dy / area, dx / area, (dy * x[a] - dx * y[a]) / area)
+        scale = abs_area / torch.hypot(dx, dy).clamp_min(1e-12)  # barycentric -> signed pixel distance
+        dist.extend(c * scale for c in coef)
+        depth = [d + (c / z[i] if perspective_correct else c * z[i]) for d, c in zip(depth, coef)]
+    return dist, depth
 
 
-def _edge_coefficients(tri: Tensor) -> tuple[Tensor, Tensor]:
-    """Affine barycentric functions of screen triangles: ``b_i(x, y) = A_i x + B_i y + C_i``.
+def _pack_keys(depth: Tensor, face: Tensor) -> Tensor:
+    """int64 keys ``(float32 bits of depth) << 32 | face`` (``face`` int32, broadcast to ``depth``'s shape).
 
-    Args:
-        tri: ``[T, 3, 3]`` screen triangles.
-
-    Returns:
-        ``coef`` ``[T, 3, 3]`` (barycentric i, then A, B, C) and the signed doubled area ``[T]``.
+    For positive depths the keys sort like the depths, then by face index, so one ``amin`` is the depth test with
+    a deterministic tie break. On little-endian machines the two 32-bit halves are written side by side and
+    reinterpreted, one pass instead of three 64-bit operations.
     """
-    x, y = tri[..., 0], tri[..., 1]
-    x0, x1, x2 = x.unbind(1)
-    y0, y1, y2 = y.unbind(1)
-    area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-    safe = torch.where(area.abs() > 0, area, torch.ones_like(area))
-    # b0 is the edge function of (v1, v2) at p over the area, and cyclically
-    rows = []
-    for (xa, ya), (xb, yb) in (((x1, y1), (x2, y2)), ((x2, y2), (x0, y0)), ((x0, y0), (x1, y1))):
-        rows.append(torch.stack([-(yb - ya), xb - xa, (yb - ya) * xa - (xb - xa) * ya], dim=-1) / safe[:, None])
-    return torch.stack(rows, dim=1), area
+    bits = depth.contiguous().view(torch.int32)
+    if sys.byteorder == "little":
+        return torch.stack([face.expand_as(bits), bits], dim=-1).view(torch.int64).squeeze(-1)
+    return (bits.long() << 32) | face.long()
 
 
 @torch.no_grad()
@@ -174,70 +164,85 @@ def rasterize_visibility(
     """
     _check_inputs(vertices_screen, faces)
     H, W = _hw(image_size)
-    B, _, _ = vertices_screen.shape
+    B, V, _ = vertices_screen.shape
     n_faces = faces.shape[0]
-    v = vertices_screen.detach().float()
-    tri = v[:, faces.long()].reshape(B * n_faces, 3, 3)  # [T, 3, 3], T = B * F
-    coef, area = _edge_coefficients(tri)
-    z = tri[..., 2]  # [T, 3]
-    # depth as an affine function of the pixel: 1/z for perspective (perspective-correct), z for orthographic
-    depth_coef = (coef / z[..., None]).sum(1) if perspective_correct else (coef * z[..., None]).sum(1)  # [T, 3]
-    x_lo, y_lo, box_w, box_h, valid = triangle_bboxes(tri, H, W, eps=eps)
-    valid &= (z > near).all(1) & (area.abs() > 1e-12) & torch.isfinite(z).all(1)
-    keep = valid.nonzero().squeeze(1)  # [T']
-    # b_i * |area| / |edge_i| is the signed pixel distance to edge i, so ``eps`` is a tolerance in pixels
-    x, y = tri[keep, :, 0], tri[keep, :, 1]
-    edge_len = torch.hypot(x.roll(-2, 1) - x.roll(-1, 1), y.roll(-2, 1) - y.roll(-1, 1))  # [T', 3] opposite edges
-    dist_coef = coef[keep] * (area[keep].abs()[:, None] / edge_len.clamp_min(1e-12))[..., None]  # [T', 3, 3]
-    packed = torch.cat([dist_coef.reshape(-1, 9), depth_coef[keep]], dim=1)  # [T', 12]
-    pix_base = (keep // n_faces) * (H * W)  # [T'] first pixel of each triangle's image
-    face_local = keep % n_faces
-    x_lo, y_lo, box_w, box_h = x_lo[keep], y_lo[keep], box_w[keep], box_h[keep]
-    zbuf = torch.full((B * H * W,), _KEY_EMPTY, dtype=torch.int64, device=v.device)
+    device = vertices_screen.device
+    zbuf = torch.full((B * H * W,), _KEY_EMPTY, dtype=torch.int64, device=device)
+    if n_faces == 0 or B == 0:
+        return torch.full((B, H, W), -1, dtype=torch.int64, device=device)
+    # 1. per triangle, structure of arrays over T = B * F: corners, boxes, rejection, grouping by box size
+    x, y, z = gather_corners(vertices_screen.detach().float(), corner_indices(faces, B, V))
+    x_lo, y_lo, box_w, box_h, valid = box_extent_float(
+        torch.minimum(torch.minimum(x[0], x[1]), x[2]),
+        torch.maximum(torch.maximum(x[0], x[1]), x[2]),
+        torch.minimum(torch.minimum(y[0], y[1]), y[2]),
+        torch.maximum(torch.maximum(y[0], y[1]), y[2]),
+        H,
+        W,
+        eps=eps,
+    )
+    area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])
+    z_min = torch.minimum(torch.minimum(z[0], z[1]), z[2])
+    z_max = torch.maximum(torch.maximum(z[0], z[1]), z[2])
+    valid &= (z_min > near) & (z_max < float("inf")) & (area.abs() > 1e-12)  # NaN depths fail ``z_min > near``
+    buckets = bucket_ranges(box_size_codes(box_w, box_h, valid))
+    if not buckets.ranges:
+        return torch.full((B, H, W), -1, dtype=torch.int64, device=device)
+    # 2. only the valid triangles, in bucket order (contiguous groups, so no further gathers per group)
+    sel = buckets.order  # [T'] triangle indices
+    x, y, z = ([c.index_select(0, sel) for c in corners] for corners in (x, y, z))
+    dist, inv_depth = _edge_setup(x, y, z, perspective_correct)
+    coefs = dist + inv_depth  # 12 tensors [T']
+    x_lo_f, y_lo_f = x_lo.index_select(0, sel), y_lo.index_select(0, sel)  # whole-number floats
+    x_lo, y_lo = x_lo_f.long(), y_lo_f.long()
+    face = (sel % n_faces).int()
+    pix0 = (sel // n_faces) * (H * W) + y_lo * W + x_lo  # [T'] flat index of each box's first pixel
 
-    def depth_test(rows: Tensor, px: Tensor, py: Tensor, valid: Tensor) -> None:
-        """Scatter-min the keys of candidates ``(px, py)`` of triangles ``rows`` (shapes broadcast)."""
-        c = packed[rows]  # [..., 12]
-        fx, fy = px.to(c.dtype), py.to(c.dtype)
-        ok = valid & (c[..., 0] * fx + c[..., 1] * fy + c[..., 2] >= -eps)
-        ok &= c[..., 3] * fx + c[..., 4] * fy + c[..., 5] >= -eps
-        ok &= c[..., 6] * fx + c[..., 7] * fy + c[..., 8] >= -eps
-        dz = c[..., 9] * fx + c[..., 10] * fy + c[..., 11]
+    empty_depth = _EMPTY_DEPTH.to(device)
+    reject_bits = torch.tensor(0x7FFFFFFF, dtype=torch.int32, device=device)
+
+    def depth_test(cs: list[Tensor], fx: Tensor, fy: Tensor, face: Tensor, pix: Tensor, inside: Tensor | None) -> None:
+        """Scatter-min the keys of candidates at pixel centres ``(fx, fy)`` (coefficient shapes broadcast)."""
+        e = [cs[3 * i] * fx + cs[3 * i + 1] * fy + cs[3 * i + 2] for i in range(3)]  # signed pixel distances
+        dz = cs[9] * fx + cs[10] * fy + cs[11]
         depth = dz.reciprocal() if perspective_correct else dz
-        ok &= depth > near
-        # positive float32 bit patterns sort like the floats, so one integer amin is the depth test + tie break
-        key = (depth.contiguous().view(torch.int32).long() << 32) | face_local[rows]
-        key = torch.where(ok, key, torch.full_like(key, _KEY_EMPTY))
-        pix = pix_base[rows] + py * W + px
+        ok = (torch.minimum(torch.minimum(e[0], e[1]), e[2]) >= -eps) & (depth > near)
+        if inside is not None:
+            ok &= inside
+        if near >= 0.0:
+            # accepted depths are positive, so their bits are non-negative int32: raising rejected ones to
+            # 0x7FFFFFFF by an integer max is a branch-free torch.where (several times faster on random masks)
+            bits = torch.maximum(depth.view(torch.int32), (~ok).to(torch.int32).mul_(reject_bits))
+            key = _pack_keys(bits.view(torch.float32), face)
+        else:
+            key = _pack_keys(torch.where(ok, depth, empty_depth), face)
         zbuf.scatter_reduce_(0, pix.reshape(-1), key.reshape(-1), reduce="amin")
 
-    # Small boxes (most triangles of a dense mesh): bucket by box size rounded up to powers of two and test each
-    # bucket as a dense [triangles, kh * kw] block -- no per-candidate gathers, at most 4x wasted candidates.
-    log_w = torch.ceil(torch.log2(box_w.float())).long()
-    log_h = torch.ceil(torch.log2(box_h.float())).long()
-    small = (log_w <= _DENSE_LOG2) & (log_h <= _DENSE_LOG2)
-    code = torch.where(small, log_w * (_DENSE_LOG2 + 1) + log_h, torch.full_like(log_w, -1))
-    order = torch.argsort(code)
-    codes, counts = torch.unique_consecutive(code[order], return_counts=True)
-    start = 0
-    for c, n in zip(codes.tolist(), counts.tolist()):
-        sel, start = order[start : start + n], start + n
-        if c < 0:  # large boxes: enumerate their pixels exactly, in bounded chunks
-            for t, px, py in iter_bbox_candidates(x_lo[sel], y_lo[sel], box_w[sel], box_h[sel], max_candidates):
-                depth_test(sel[t], px, py, torch.ones_like(px, dtype=torch.bool))
+    for code, start, stop in buckets.ranges:
+        if code == CODE_LARGE:  # large boxes: enumerate their pixels exactly, in bounded chunks
+            bw, bh = (b.index_select(0, sel[start:stop]).long() for b in (box_w, box_h))
+            for t, px, py in iter_bbox_candidates(x_lo[start:stop], y_lo[start:stop], bw, bh, max_candidates):
+                t = t + start
+                cs = [c.index_select(0, t) for c in coefs]
+                base = pix0.index_select(0, t) - y_lo.index_select(0, t) * W - x_lo.index_select(0, t)
+                depth_test(cs, px.float(), py.float(), face.index_select(0, t), base + py * W + px, None)
             continue
-        kw, kh = 1 << (c // (_DENSE_LOG2 + 1)), 1 << (c % (_DENSE_LOG2 + 1))
-        oy, ox = torch.meshgrid(
-            torch.arange(kh, device=v.device), torch.arange(kw, device=v.device), indexing="ij"
-        )  # [kh, kw] offsets inside the box
-        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)
+        kw, kh, masked = code_block(code)
+        oy, ox = torch.meshgrid(torch.arange(kh, device=device), torch.arange(kw, device=device), indexing="ij")
+        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # [1, kh * kw] offsets inside the box
+        offset = oy * W + ox
         step = max(1, max_candidates // (kw * kh))
-        for i in range(0, n, step):
-            rows = sel[i : i + step, None]  # [n, 1]
-            valid = (ox < box_w[rows]) & (oy < box_h[rows])
-            # out-of-box offsets are clamped onto the image (their keys are empty, so they change nothing)
-            depth_test(rows, (x_lo[rows] + ox).clamp_max(W - 1), (y_lo[rows] + oy).clamp_max(H - 1), valid)
-    face_id = torch.where(zbuf == _KEY_EMPTY, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
+        for i in range(start, stop, step):
+            j = slice(i, min(i + step, stop))
+            cs = [c[j, None] for c in coefs]  # [n, 1] each
+            pix = pix0[j, None] + offset  # [n, kh * kw]
+            inside = None
+            if masked:  # the box may be smaller than the block: mask the rest, keep its pixel indices in range
+                bw, bh = box_w.index_select(0, sel[j])[:, None], box_h.index_select(0, sel[j])[:, None]
+                inside = (ox < bw) & (oy < bh)
+                pix = pix.clamp_max(B * H * W - 1)
+            depth_test(cs, x_lo_f[j, None] + ox, y_lo_f[j, None] + oy, face[j, None], pix, inside)
+    face_id = torch.where(zbuf >= _KEY_NONE, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
     return face_id.reshape(B, H, W)
 
 
@@ -257,37 +262,57 @@ def barycentrics_at_pixels(
     Returns:
         ``bary`` ``[B, H, W, 3]`` and ``depth`` ``[B, H, W]``, both 0 on background.
     """
+    bary, depth = _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, True)
+    assert bary is not None
+    return bary, depth
+
+
+def depth_at_pixels(
+    vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool = True
+) -> Tensor:
+    """The depth ``[B, H, W]`` of :func:`barycentrics_at_pixels` alone (the same values; cheaper without bary)."""
+    return _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, False)[1]
+
+
+def _pixel_barycentrics(
+    vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool, with_bary: bool
+) -> tuple[Tensor | None, Tensor]:
     B, H, W = face_id.shape
     V = vertices_screen.shape[1]
     flat_fid = face_id.reshape(-1)
     idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels of the whole batch
-    batch = idx // (H * W)
-    vidx = faces.long()[flat_fid[idx]] + (batch * V)[:, None]  # [N, 3] rows of the flattened vertices
-    tri = vertices_screen.reshape(B * V, 3)[vidx]  # [N, 3(vertex), 3(xyz)]
+    fid = flat_fid.index_select(0, idx)
+    batch_row = (idx // (H * W)) * V  # [N] first row of each pixel's mesh in the flattened vertices
+    rows = [faces[:, k].long().index_select(0, fid) + batch_row for k in range(3)]
+    x, y, z = gather_corners(vertices_screen, rows)  # [N] each, differentiable
     rem = idx % (H * W)
-    px = (rem % W).to(tri.dtype)[:, None]  # [N, 1] pixel centres
-    py = (rem // W).to(tri.dtype)[:, None]
-    x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]  # [N, 3]
-    x1, x2 = x.roll(-1, dims=-1), x.roll(-2, dims=-1)  # the opposite edge of each vertex
-    y1, y2 = y.roll(-1, dims=-1), y.roll(-2, dims=-1)
-    w = (x2 - x1) * (py - y1) - (y2 - y1) * (px - x1)  # [N, 3] edge functions
-    area = w.sum(-1, keepdim=True)
+    px = (rem % W).to(vertices_screen.dtype)  # [N] pixel centres
+    py = (rem // W).to(vertices_screen.dtype)
+    # edge function of the edge opposite each corner (same operations as the [N, 3] form, so identical values)
+    w = []
+    for i in range(3):
+        a, b = (i + 1) % 3, (i + 2) % 3
+        w.append((x[b] - x[a]) * (py - y[a]) - (y[b] - y[a]) * (px - x[a]))
+    area = w[0] + w[1] + w[2]
     # degenerate entries get harmless values so no NaN reaches the gradients through torch.where
     ok = area.abs() > 0
-    bary = w / torch.where(ok, area, torch.ones_like(area))
+    area = torch.where(ok, area, torch.ones_like(area))
+    bary = [wi / area for wi in w]
     if perspective_correct:
-        q = bary / z
-        s = q.sum(-1, keepdim=True)
+        q = [bi / zi for bi, zi in zip(bary, z)]
+        s = q[0] + q[1] + q[2]
         ok = ok & (s.abs() > 0)
         s = torch.where(ok, s, torch.ones_like(s))
-        bary = q / s
-        depth = s.reciprocal().squeeze(-1)
+        bary = [qi / s for qi in q] if with_bary else []
+        depth = s.reciprocal()
     else:
-        depth = (bary * z).sum(-1)
-    bary = torch.where(ok, bary, torch.zeros_like(bary))
-    depth = torch.where(ok.squeeze(-1), depth, torch.zeros_like(depth))
-    bary_full = bary.new_zeros(B * H * W, 3).index_copy(0, idx, bary).reshape(B, H, W, 3)
+        depth = bary[0] * z[0] + bary[1] * z[1] + bary[2] * z[2]
+    depth = torch.where(ok, depth, 0.0)
     depth_full = depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
+    if not with_bary:
+        return None, depth_full
+    bary3 = torch.where(ok[:, None], torch.stack(bary, dim=1), 0.0)  # [N, 3]
+    bary_full = bary3.new_zeros(B * H * W, 3).index_copy(0, idx, bary3).reshape(B, H, W, 3)
     return bary_full, depth_full
 
 

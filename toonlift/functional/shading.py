@@ -81,14 +81,20 @@ def depth_normals(depth: Tensor, intrinsics: Tensor) -> Tensor:
         intrinsics: ``[3, 3]`` ``K``.
     """
     K = intrinsics
-    pts = depth_to_points(depth, K)  # [B, H, W, 3]
-    tu = pts[:, 1:-1, 2:] - pts[:, 1:-1, :-2]  # d/dx  [B, H-2, W-2, 3]
-    tv = pts[:, 2:, 1:-1] - pts[:, :-2, 1:-1]  # d/dy
-    inner = F.normalize(torch.cross(tv, tu, dim=-1), dim=-1, eps=_EPS)  # tv x tu = -(tu x tv): outward
-    out = F.pad(inner.permute(0, 3, 1, 2), (1, 1, 1, 1)).permute(0, 2, 3, 1)  # [B, H, W, 3], zero border
-    border = torch.ones_like(depth)
-    border[:, 1:-1, 1:-1] = 0.0
-    return out - border[..., None] * out.new_tensor([0.0, 0.0, 1.0])
+    B, H, W = depth.shape
+    # camera-space points as three [B, H, W] planes (structure of arrays: no strided [..., 3] slices to differentiate)
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    ax = (torch.arange(W, device=depth.device, dtype=depth.dtype) - cx) / fx  # [W] X / Z along a row
+    ay = (torch.arange(H, device=depth.device, dtype=depth.dtype) - cy) / fy  # [H] Y / Z along a column
+    planes = (ax * depth, ay[:, None] * depth, depth)
+    tu = [p[:, 1:-1, 2:] - p[:, 1:-1, :-2] for p in planes]  # d/dx  [B, H-2, W-2] each
+    tv = [p[:, 2:, 1:-1] - p[:, :-2, 1:-1] for p in planes]  # d/dy
+    # tv x tu = -(tu x tv): outward
+    n = (tv[1] * tu[2] - tv[2] * tu[1], tv[2] * tu[0] - tv[0] * tu[2], tv[0] * tu[1] - tv[1] * tu[0])
+    norm = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().clamp_min(_EPS)
+    # border: (0, 0, -1), facing the camera
+    border = (0.0, 0.0, -1.0)
+    return torch.stack([F.pad(c / norm, (1, 1, 1, 1), value=v) for c, v in zip(n, border)], dim=-1)
 
 
 def reference_light_direction(light_dxy: Tensor) -> Tensor:
@@ -113,16 +119,25 @@ def lambert(normals: Tensor, light_dir: Tensor, ambient: Tensor | float, diffuse
     Returns:
         ``[B, ...]`` shading (e.g. ``[B, H, W]``).
     """
-    extra = normals.dim() - 2
-    light = light_dir.reshape(light_dir.shape[0], *([1] * extra), 3)
-    cos = (normals * light).sum(-1).clamp_min(0.0)
-    a = torch.as_tensor(ambient, dtype=normals.dtype, device=normals.device)
-    b = torch.as_tensor(diffuse, dtype=normals.dtype, device=normals.device)
+    return lambert_mix(lambert_cosine(normals, light_dir), ambient, diffuse)
+
+
+def lambert_cosine(normals: Tensor, light_dir: Tensor) -> Tensor:
+    """``max(0, n . l)`` ``[B, ...]`` of unit normals ``[B, ..., 3]`` and light directions ``[B, 3]``."""
+    light = light_dir.reshape(light_dir.shape[0], *([1] * (normals.dim() - 2)), 3)
+    return (normals * light).sum(-1).clamp_min(0.0)
+
+
+def lambert_mix(cosine: Tensor, ambient: Tensor | float, diffuse: Tensor | float) -> Tensor:
+    """``ambient + diffuse * cosine`` with ``ambient`` / ``diffuse`` scalars or ``[B]`` (``cosine`` ``[B, ...]``)."""
+    extra = cosine.dim() - 1
+    a = torch.as_tensor(ambient, dtype=cosine.dtype, device=cosine.device)
+    b = torch.as_tensor(diffuse, dtype=cosine.dtype, device=cosine.device)
     if a.dim() == 1:
         a = a.reshape(-1, *([1] * extra))
     if b.dim() == 1:
         b = b.reshape(-1, *([1] * extra))
-    return a + b * cos
+    return a + b * cosine
 
 
 def sh_basis(normals: Tensor) -> Tensor:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from toonlift.functional.rasterize import DEFAULT_MAX_CANDIDATES, iter_bbox_candidates, triangle_bboxes
+from toonlift.functional.raster_boxes import DEFAULT_MAX_CANDIDATES, iter_bbox_candidates, triangle_bboxes
 
 
 def _segment_distance(p: Tensor, a: Tensor, b: Tensor) -> Tensor:

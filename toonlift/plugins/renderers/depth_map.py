@@ -19,7 +19,7 @@ from torch import Tensor
 from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional import depth_map as dm
 from toonlift.functional.camera import fov_to_intrinsics, view_to_transform
-from toonlift.functional.shading import depth_normals, depth_to_points, lambert
+from toonlift.functional.shading import depth_normals, depth_to_points, lambert_cosine, lambert_mix
 from toonlift.plugins.renderers.base import Renderer
 
 
@@ -191,8 +191,9 @@ class DepthMapRenderer(Renderer):
             raise ValueError(f"albedo must be [B, C, H, W] matching depth {tuple(depth.shape)}")
         normal = self.normals(depth)
         light = light_direction.to(depth)
-        diffuse_shading = lambert(normal, light, 0.0, 1.0)[:, None]  # [B, 1, H, W]
-        shading = lambert(normal, light, ambient, diffuse)[:, None]
+        cosine = lambert_cosine(normal, light)  # [B, H, W], computed once for both outputs
+        diffuse_shading = lambert_mix(cosine, 0.0, 1.0)[:, None]  # [B, 1, H, W]
+        shading = lambert_mix(cosine, ambient, diffuse)[:, None]
         canonical = ((albedo + 1.0) / 2.0 * shading) * 2.0 - 1.0
         recon_depth = self.warp_canon_depth(depth, view)
         grid = self.inverse_warp_grid(recon_depth, view)

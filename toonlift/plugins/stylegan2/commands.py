@@ -9,6 +9,7 @@ from jsonargparse import ArgumentParser
 
 from toonlift.errors import ConfigError
 from toonlift.utils.output_dirs import check_writable_folder, check_writable_parent
+from toonlift.utils.threads import apply_threads
 
 
 def _blend_parser() -> ArgumentParser:
@@ -76,6 +77,7 @@ def _project_parser() -> ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--device", type=str, default="cpu", help="torch device, e.g. cpu or cuda")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default 0: the free cores)")
     return p
 
 
@@ -102,6 +104,7 @@ def project_main(argv: list[str]) -> int:
     args = _project_parser().parse_args(argv)
     # the optimisation takes minutes: find an unwritable output folder before it, not after
     check_writable_folder(args.output_dir, "output folder (--output_dir)")
+    apply_threads(args.threads)
     G = generator_from_checkpoint(args.checkpoint, args.checkpoint_key).to(args.device).eval()
     target = load_image(args.image, G.size).to(args.device)
     lpips = LPIPSLoss(backbone_weights=args.lpips_weights, allow_random_backbone=args.allow_random_lpips)

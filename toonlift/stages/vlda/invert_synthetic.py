@@ -20,6 +20,7 @@ import torch
 from toonlift.errors import ToonliftError
 from toonlift.synthetic.render import DOMAINS
 from toonlift.utils.output_dirs import check_writable_folder
+from toonlift.utils.threads import apply_threads
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "and its residual against the cartoon renders",
     )
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's choice)")
+    p.add_argument(
+        "--threads", type=int, default=0, help="CPU threads of torch (default 0: the free cores, see utils/threads.py)"
+    )
     return p
 
 
@@ -84,8 +87,7 @@ def cartoon_check(cartoon_g: torch.nn.Module, targets, out: Path) -> dict:  # no
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(max(1, args.threads))
+    apply_threads(args.threads)
     try:
         from toonlift.plugins.stylegan2 import load_generator
         from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets
