@@ -26,7 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=int, default=8)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--detectors", nargs="+", default=["dlib68"])
+    ap.add_argument("--detectors", nargs="+", default=["dlib68", "mediapipe"])
     args = ap.parse_args()
     print(report_header())
     sampled = sample_params(1, range(args.faces))

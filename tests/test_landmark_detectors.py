@@ -1,4 +1,5 @@
-"""Landmark detectors: the world's truth and dlib's 68-point predictor (skipped only where dlib is not importable)."""
+"""Landmark detectors: the world's truth, dlib's 68-point predictor (skipped only where dlib is not importable) and
+MediaPipe's Face Mesh (skipped where the optional mediapipe models or a TFLite runtime are not installed)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import torch
 
 from toonlift.errors import ConfigError, WeightsNotFoundError
 from toonlift.plugins.landmarks.base import GROUPS, landmark_box, to_uint8_images
+from toonlift.plugins.landmarks.mediapipe_ibug import MESH_TO_IBUG
+from toonlift.plugins.landmarks.mediapipe_mesh import MediaPipeLandmarkDetector
+from toonlift.plugins.landmarks.mediapipe_runtime import blazeface_anchors, packaged_model
 from toonlift.plugins.landmarks.world import WorldLandmarkDetector
 from toonlift.registry import LANDMARK_DETECTORS
 from toonlift.synthetic.render import FaceRenderer
@@ -80,3 +84,45 @@ def test_dlib_finds_the_astronaut() -> None:
     eyes = pts[36:48, 1].mean()
     mouth = pts[48:68, 1].mean()
     assert eyes < mouth  # upright
+
+
+MEDIAPIPE_MISSING = MediaPipeLandmarkDetector.unavailable()
+needs_mediapipe = pytest.mark.skipif(bool(MEDIAPIPE_MISSING), reason=str(MEDIAPIPE_MISSING))
+
+
+def test_blazeface_anchor_layout_and_missing_models() -> None:
+    anchors = blazeface_anchors()
+    assert anchors.shape == (896, 2) and anchors.min() > 0 and anchors.max() < 1
+    assert len(set(MESH_TO_IBUG)) >= 66 and max(MESH_TO_IBUG) < 468
+    if importlib.util.find_spec("mediapipe") is not None:
+        with pytest.raises(WeightsNotFoundError, match="mediapipe 0.10.21"):
+            packaged_model("modules/no_such_model.tflite")
+
+
+@needs_mediapipe
+def test_mediapipe_finds_world_faces_near_the_truth() -> None:
+    params = sample_params(1, range(6))
+    params = FaceParams(**{**params.__dict__, "pose": params.pose * 0.5})
+    out = FaceRenderer()(params, "photo", 256)
+    det = LANDMARK_DETECTORS.build("mediapipe")
+    res = det(out["image"])
+    assert res.found.sum() >= 5
+    err = (res.points - out["landmarks"]).norm(dim=-1)[res.found]  # [found, 68] pixels at 256 px
+    assert err.mean() < 10, err.mean()
+    assert err[:, list(GROUPS["eyes"])].mean() < 8
+    dense, found, _ = det.dense(out["image"][:1])
+    assert dense.shape == (1, 468, 3) and found.all()
+    noise = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(0)) * 0.1
+    assert not det(noise).found.any()
+
+
+@needs_mediapipe
+@needs_dlib
+def test_mediapipe_agrees_with_dlib_on_the_astronaut() -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    img = torch.from_numpy(skimage_data.astronaut()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    mp = LANDMARK_DETECTORS.build("mediapipe")(img)
+    dl = LANDMARK_DETECTORS.build("dlib68")(img)
+    assert mp.found.all() and dl.found.all()
+    gap = (mp.points - dl.points).norm(dim=-1)[0]
+    assert gap.mean() < 6, gap.mean()  # pixels in a 512 px image; her face is ~90 px wide
