@@ -6,7 +6,7 @@ Per kind: backbones map, synthesise, backpropagate, move to float64 and round-tr
 discriminators score, backpropagate and round-trip; losses, renderers, identity encoders, feature extractors and
 face parsers run forward on their example inputs with finite outputs, backward where an input is trainable, a
 float64 move and a state-dict rebuild; data modules yield a batch; LightningModules build with plain (checkpoint-safe)
-hyper-parameters.
+hyper-parameters. Landmark detectors also answer 68 points and their flags in the documented shapes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.base import BackboneOutput
 from toonlift.plugins.backbones.capabilities import CameraConditioned, Exportable, NoiseInputs, has
 from toonlift.plugins.export import load_model, save_model
+from toonlift.plugins.landmarks.base import Landmarks
 
 REGISTRIES = [name for name in dir(registry) if isinstance(getattr(registry, name), registry.Registry)]
 CASES = [(kind, name) for kind in REGISTRIES for name in getattr(registry, kind).names()]
@@ -138,6 +139,16 @@ def check_module_like(cls: type, obj: Any, tmp: Path, kind: str) -> None:
         torch.testing.assert_close(a, b)
 
 
+def check_landmark_detector(cls: type, obj: Any, tmp: Path) -> None:
+    inputs = obj.example_inputs(2)
+    out = obj(*inputs)
+    assert isinstance(out, Landmarks), "a landmark detector returns toonlift.plugins.landmarks.base.Landmarks"
+    assert out.points.shape == (2, obj.num_landmarks, 2) and out.points.dtype == inputs[0].dtype
+    assert out.found.dtype == torch.bool and out.found.shape == (2,) and out.visible.shape == (2, obj.num_landmarks)
+    assert out.box.shape == (2, 4) and out.score.shape == (2,)
+    check_module_like(cls, obj, tmp, "landmark detector")
+
+
 def check_datamodule(dm: Any) -> None:
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
@@ -149,6 +160,9 @@ def check_datamodule(dm: Any) -> None:
 def test_plugin_contract(kind: str, name: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
     cls = getattr(registry, kind).get(name)
+    reason = cls.unavailable() if hasattr(cls, "unavailable") else None
+    if reason:
+        pytest.skip(reason)
     obj = cls(**cls.example_args(tmp_path))
     if kind == "BACKBONES":
         check_backbone(obj, tmp_path)
@@ -160,6 +174,8 @@ def test_plugin_contract(kind: str, name: str, tmp_path: Path) -> None:
         assert all(not isinstance(v, torch.nn.Module) for v in obj.hparams.values())
     elif kind == "DATAMODULES":
         check_datamodule(obj)
+    elif kind == "LANDMARK_DETECTORS":
+        check_landmark_detector(cls, obj, tmp_path)
     else:
         check_module_like(cls, obj, tmp_path, kind.lower())
 

@@ -103,6 +103,14 @@ def test_registry_module_prints_every_kind() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "toonlift.registry"], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    for kind in ("backbones", "discriminators", "losses", "renderers", "identity_encoders", "face_parsers"):
+    for kind in (
+        "backbones",
+        "discriminators",
+        "losses",
+        "renderers",
+        "identity_encoders",
+        "face_parsers",
+        "landmark_detectors",
+    ):
         assert kind in out
     assert "toonlift.plugins.losses.r1.R1Loss" in out

@@ -1,9 +1,10 @@
 """Plugin registries: one :class:`Registry` per plugin kind, fed by Python entry points.
 
 Every swappable part of toonlift (generator backbones, discriminators, losses, renderers, identity encoders,
-face parsers, feature extractors, LightningModules and DataModules) is a *plugin*: a class registered under a
-short snake_case name in an entry-point group such as ``toonlift.backbones``. The built-in plugins are declared in
-``setup.cfg`` exactly like a third-party package would declare its own, so the third-party path is the one we use.
+face parsers, feature extractors, landmark detectors, LightningModules and DataModules) is a *plugin*: a class
+registered under a short snake_case name in an entry-point group such as ``toonlift.backbones``. The built-in
+plugins are declared in ``setup.cfg`` exactly like a third-party package would declare its own, so the third-party
+path is the one we use.
 
 Design rules:
 
@@ -249,6 +250,9 @@ FACE_PARSERS: Registry = Registry("face_parsers", "toonlift.face_parsers", "toon
 FEATURE_EXTRACTORS: Registry = Registry(
     "feature_extractors", "toonlift.feature_extractors", "toonlift.plugins.features.base.FeatureExtractor"
 )
+LANDMARK_DETECTORS: Registry = Registry(
+    "landmark_detectors", "toonlift.landmark_detectors", "toonlift.plugins.landmarks.base.LandmarkDetector"
+)
 MODULES: Registry = Registry("modules", "toonlift.modules", "toonlift.lightning_modules.base.ToonModule")
 DATAMODULES: Registry = Registry("datamodules", "toonlift.datamodules", "toonlift.datamodules.base.ToonDataModule")
 
@@ -262,6 +266,7 @@ REGISTRIES: dict[str, Registry] = {
         IDENTITY_ENCODERS,
         FACE_PARSERS,
         FEATURE_EXTRACTORS,
+        LANDMARK_DETECTORS,
         MODULES,
         DATAMODULES,
     )

@@ -27,6 +27,13 @@ class PluginExample:
         del workdir
         return {}
 
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this plugin cannot run in this environment (an optional package or model file is not installed), or
+        ``None``. The contract test skips such a plugin with this reason instead of failing; a plugin whose needs
+        are in toonlift's own requirements or ``dev`` extra never says so."""
+        return None
+
     def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
         """Positional inputs for one ``forward`` call on a batch of ``batch`` examples.
 
