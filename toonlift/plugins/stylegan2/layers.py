@@ -233,14 +233,15 @@ class ToRGB(nn.Module):
         in_channel: input channels.
         style_dim: latent size.
         upsample: whether a lower-resolution skip image is upsampled and added.
+        out_channel: output channels (3 for RGB; e.g. 96 for EG3D's three 32-channel tri-planes).
     """
 
-    def __init__(self, in_channel: int, style_dim: int, upsample: bool = True) -> None:
+    def __init__(self, in_channel: int, style_dim: int, upsample: bool = True, out_channel: int = 3) -> None:
         super().__init__()
         if upsample:
             self.upsample = Upsample()
-        self.conv = ModulatedConv2d(in_channel, 3, 1, style_dim, demodulate=False)
-        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+        self.conv = ModulatedConv2d(in_channel, out_channel, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, out_channel, 1, 1))
 
     def forward(self, x: Tensor, w: Tensor, skip: Tensor | None = None) -> Tensor:
         out = self.conv(x, w) + self.bias
