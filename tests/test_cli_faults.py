@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from toonlift.cli import main
+from toonlift.registry import REGISTRIES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = str(ROOT / "configs" / "synthetic_cartoon_gan.yaml")
@@ -39,7 +40,10 @@ def test_unknown_backbone_in_a_subprocess_lists_the_names_and_the_closest_match(
     assert done.returncode != 0
     text = one_paragraph(done.stderr)
     assert "Unknown backbone 'stylegan3'" in text and "`model.generator`" in text
-    assert "Closest match: 'stylegan2'" in text and "names that fit here are: stylegan2" in text
+    assert "Closest match: 'stylegan2'" in text
+    # every registered backbone is listed (today eg3d, head_rig, stylegan2), in order
+    names = ", ".join(sorted(REGISTRIES["backbones"].names()))
+    assert f"names that fit here are: {names}." in text
     assert len(done.stderr) < 1200  # not the 48-line usage dump
 
 
