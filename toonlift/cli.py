@@ -111,6 +111,17 @@ def parse_error_message(message: str) -> str:
         key = ".".join(_PARSER_KEY.findall(message[: match.start()])) or None
         base = next((b for b, n in reversed(_UNRESOLVED) if n == name), None)
         return unknown_name_message(name, base, key)
+    keys = list(_PARSER_KEY.finditer(message))
+    if keys:  # the innermost setting and its reason, not jsonargparse's union-subtype dump
+        rest = message[keys[-1].end() :].lstrip(":").splitlines()
+        reason = next((line.strip() for line in rest if line.strip()), "")
+        if reason:
+            key = ".".join(k.group(1) for k in keys)
+            return (
+                f"The setting `{key}` is invalid: {reason.rstrip('.')}. Fix it in the config or on the command line "
+                "(YAML spells NaN `.nan`); `SUBCOMMAND --help` lists every option and `--model.help NAME` a "
+                "plugin's arguments."
+            )
     flat = " ".join(line.strip() for line in message.splitlines() if line.strip())
     if flat.rstrip(": ") == "Unexpected config":  # jsonargparse's whole text for an empty config file
         return (
@@ -121,6 +132,23 @@ def parse_error_message(message: str) -> str:
         f"The command line or config is invalid: {flat.rstrip('.')}. Fix that setting; `SUBCOMMAND --help` lists "
         "every option and `--model.help NAME` a plugin's arguments."
     )
+
+
+def none_strings_to_none(value: object) -> object:
+    """``value`` with every string ``"None"`` (at any depth of namespaces, dicts and lists) replaced by ``None``."""
+    from jsonargparse import Namespace
+
+    if isinstance(value, str):
+        return None if value == "None" else value
+    if isinstance(value, Namespace):
+        for key in list(vars(value)):
+            setattr(value, key, none_strings_to_none(getattr(value, key)))
+        return value
+    if isinstance(value, dict):
+        return {k: none_strings_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [none_strings_to_none(v) for v in value]
+    return value
 
 
 def _parser_class():
@@ -151,6 +179,11 @@ def _cli_class():
         The Trainer reads and writes checkpoints through :class:`ToonCheckpointIO` (safe reads, one paragraph for a
         bad ``--ckpt_path``; temporary files beside their target).
         """
+
+        def before_instantiate_classes(self) -> None:
+            # `--a.init_args.checkpoint null` on a nested `str | None` argument reaches us as the string "None"
+            # (jsonargparse parses null, then casts it to str): it means "not given", as in a YAML file
+            self.config = none_strings_to_none(self.config)
 
         def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN202 - LightningCLI's signature
             from toonlift.callbacks.checkpoint_io import install_checkpoint_io
