@@ -174,3 +174,31 @@ def test_a_hostile_ckpt_path_in_a_subprocess_is_refused_without_running_it(tmp_p
     assert done.returncode != 0
     assert "refused it without running anything" in one_paragraph(done.stderr)
     assert not (tmp_path / "PWNED").exists()
+
+
+# ---------------------------------------------------------------- missing inputs
+
+
+def test_a_config_without_its_files_names_every_missing_input_and_the_doc(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing of data/ or checkpoints/ exists here
+    assert main(["fit", "--config", str(ROOT / "configs" / "disney.yaml")]) == 2
+    text = one_paragraph(capsys.readouterr().err)
+    for setting in ("`model.generator.checkpoint` = 'checkpoints/ffhq256.pt'", "`data.path` = 'data/disney'"):
+        assert setting in text
+    assert "docs/data.md" in text
+
+
+def test_missing_latents_say_which_command_writes_them(tmp_path, capsys, monkeypatch):
+    from toonlift.errors import DataError
+    from toonlift.stages.vlda.inputs import load_latents
+
+    monkeypatch.chdir(ROOT)
+    latents, truth = tmp_path / "vlda_gt" / "latents.safetensors", tmp_path / "vlda_gt" / "ground_truth.safetensors"
+    argv = ["fit", "--config", "configs/vlda_synthetic.yaml", "--model.init_args.images.latents", str(latents)]
+    argv += ["--model.init_args.images.ground_truth", str(truth), "--trainer.default_root_dir", str(tmp_path / "r")]
+    assert main(argv) == 2
+    text = one_paragraph(capsys.readouterr().err)
+    assert f"`model.images.latents` = '{latents}'" in text and f"`model.images.ground_truth` = '{truth}'" in text
+    assert "latents come from `toonlift invert-synthetic`" in text
+    with pytest.raises(DataError, match=r"does not exist. Write it first: `toonlift invert-synthetic"):
+        load_latents(latents, 16)

@@ -143,3 +143,14 @@ def test_sampler_resumes_and_shards():
     r1 = iter(InfiniteShardedSampler(10, 2, 1, seed=5))
     a, b = [next(r0) for _ in range(5)], [next(r1) for _ in range(5)]
     assert sorted(a + b) == list(range(10))  # ranks split one pass between them
+
+
+def test_a_damaged_zip_is_called_damaged(tmp_path):
+    root = write_image_folder(tmp_path / "imgs", n=2, size=20, nested=False)
+    archive = tmp_path / "set.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in root.iterdir():
+            zf.write(f, f.name)
+    archive.write_bytes(archive.read_bytes()[:-40])  # the central directory is cut off
+    with pytest.raises(DataError, match="zip file .* is damaged"):
+        ImageFolderDataModule(str(archive)).setup()

@@ -18,7 +18,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-from toonlift.errors import CheckpointError, ConfigError, ToonliftError
+from toonlift.errors import CheckpointError, ConfigError, ToonliftError, WeightsNotFoundError
 
 # Extra subcommands that are not Trainer methods: name -> (module:function, one-line help). Each function takes
 # ``argv: list[str]`` and returns an exit code.
@@ -111,6 +111,17 @@ def parse_error_message(message: str) -> str:
         key = ".".join(_PARSER_KEY.findall(message[: match.start()])) or None
         base = next((b for b, n in reversed(_UNRESOLVED) if n == name), None)
         return unknown_name_message(name, base, key)
+    keys = list(_PARSER_KEY.finditer(message))
+    if keys:  # the innermost setting and its reason, not jsonargparse's union-subtype dump
+        rest = message[keys[-1].end() :].lstrip(":").splitlines()
+        reason = next((line.strip() for line in rest if line.strip()), "")
+        if reason:
+            key = ".".join(k.group(1) for k in keys)
+            return (
+                f"The setting `{key}` is invalid: {reason.rstrip('.')}. Fix it in the config or on the command line "
+                "(YAML spells NaN `.nan`); `SUBCOMMAND --help` lists every option and `--model.help NAME` a "
+                "plugin's arguments."
+            )
     flat = " ".join(line.strip() for line in message.splitlines() if line.strip())
     if flat.rstrip(": ") == "Unexpected config":  # jsonargparse's whole text for an empty config file
         return (
@@ -121,6 +132,55 @@ def parse_error_message(message: str) -> str:
         f"The command line or config is invalid: {flat.rstrip('.')}. Fix that setting; `SUBCOMMAND --help` lists "
         "every option and `--model.help NAME` a plugin's arguments."
     )
+
+
+# settings that name a file or folder the run reads (outputs such as export_path and dirpath are not inputs)
+INPUT_KEYS = frozenset(
+    {"checkpoint", "backbone_weights", "inception_weights", "init_weights", "latents", "ground_truth"}
+)
+
+
+def missing_inputs(config: object, prefix: str = "") -> list[tuple[str, str]]:
+    """``(setting, path)`` of every input file or folder a parsed config names that does not exist.
+
+    Inputs are the settings of :data:`INPUT_KEYS` anywhere and ``data.path``; ``init_args`` is left out of the
+    setting names, as in the messages of the parser.
+    """
+    from jsonargparse import Namespace
+
+    found: list[tuple[str, str]] = []
+    if isinstance(config, Namespace):
+        config = vars(config)
+    if isinstance(config, dict):
+        for key, value in config.items():
+            name = prefix if key == "init_args" else f"{prefix}.{key}".lstrip(".")
+            is_input = key in INPUT_KEYS or (name == "data.path")
+            if is_input and isinstance(value, str) and value and "://" not in value:
+                if not Path(value).expanduser().exists():
+                    found.append((name, value))
+            elif isinstance(value, Namespace | dict | list):
+                found += missing_inputs(value, name)
+    elif isinstance(config, list):
+        for i, item in enumerate(config):
+            found += missing_inputs(item, f"{prefix}[{i}]")
+    return found
+
+
+def none_strings_to_none(value: object) -> object:
+    """``value`` with every string ``"None"`` (at any depth of namespaces, dicts and lists) replaced by ``None``."""
+    from jsonargparse import Namespace
+
+    if isinstance(value, str):
+        return None if value == "None" else value
+    if isinstance(value, Namespace):
+        for key in list(vars(value)):
+            setattr(value, key, none_strings_to_none(getattr(value, key)))
+        return value
+    if isinstance(value, dict):
+        return {k: none_strings_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [none_strings_to_none(v) for v in value]
+    return value
 
 
 def _parser_class():
@@ -151,6 +211,21 @@ def _cli_class():
         The Trainer reads and writes checkpoints through :class:`ToonCheckpointIO` (safe reads, one paragraph for a
         bad ``--ckpt_path``; temporary files beside their target).
         """
+
+        def before_instantiate_classes(self) -> None:
+            # `--a.init_args.checkpoint null` on a nested `str | None` argument reaches us as the string "None"
+            # (jsonargparse parses null, then casts it to str): it means "not given", as in a YAML file
+            self.config = none_strings_to_none(self.config)
+            missing = missing_inputs(self.config.get(self.subcommand) if self.subcommand else self.config)
+            if len(missing) > 1:  # one missing input gets its own, more specific message from the class that reads it
+                listing = "; ".join(f"`{key}` = '{value}'" for key, value in missing)
+                latents = any(key.endswith("latents") for key, _ in missing)
+                where = "; latents come from `toonlift invert-synthetic` (the config's header shows the command)"
+                raise WeightsNotFoundError(
+                    f"{len(missing)} input files of this config were not found: {listing}. docs/data.md says where to "
+                    f"get each data set and weights file{where if latents else ''}. Put them there, or point the "
+                    "settings at your copies."
+                )
 
         def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN202 - LightningCLI's signature
             from toonlift.callbacks.checkpoint_io import install_checkpoint_io

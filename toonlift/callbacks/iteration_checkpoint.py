@@ -18,6 +18,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from toonlift.callbacks.checkpoint_io import install_checkpoint_io
 from toonlift.errors import ConfigError
 from toonlift.utils.io import remove_stale_temporaries
 from toonlift.utils.output_dirs import WRITE_ERRNOS, describe_os_error
@@ -46,6 +47,7 @@ class IterationCheckpoint(ModelCheckpoint):
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         super().setup(trainer, pl_module, stage)  # resolves dirpath
+        install_checkpoint_io(trainer)  # writes beside the target (not via $TMPDIR) outside the CLI too
         if trainer.is_global_zero and self.dirpath is not None:  # no writer of this folder runs yet
             remove_stale_temporaries(self.dirpath, f"*{self.FILE_EXTENSION}*")
 

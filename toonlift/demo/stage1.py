@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from toonlift.callbacks.iteration_progress import IterationProgressBar
 from toonlift.datamodules.synthetic_faces import SyntheticFacesDataModule
 from toonlift.demo.assets import load_shipped
 from toonlift.demo.context import DemoContext, StageTimer
@@ -90,7 +91,7 @@ def run_stage1(ctx: DemoContext, timer: StageTimer) -> dict:
     trainer = ctx.trainer(
         max_epochs=-1,
         logger=pl.loggers.CSVLogger(str(folder), name="log"),
-        callbacks=[snaps],
+        callbacks=[snaps, IterationProgressBar()],  # iteration/max_iterations: the data stream is endless
         num_sanity_val_steps=0,
         limit_val_batches=0,
         log_every_n_steps=max(1, min(25, sched.stage1_iterations)),

@@ -11,6 +11,7 @@ from torch import Tensor
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.synthetic import layout as L
 from toonlift.synthetic.analyser import FaceAnalyser
+from toonlift.utils import checks
 
 TARGETS = ("identity", "expression", "pose", "light")
 
@@ -55,6 +56,12 @@ class AnalyserModule(ToonModule):
         init_weights: str | None = None,
     ) -> None:
         super().__init__()
+        owner = "AnalyserModule"
+        checks.at_least(owner, "width", width, 1)
+        checks.positive(owner, "lr", lr)
+        for name, value in (("weight_decay", weight_decay), ("mask_weight", mask_weight)):
+            checks.non_negative(owner, name, value)
+        checks.non_negative(owner, "expression_weight", expression_weight)
         self.save_hyperparameters()
         self.analyser = FaceAnalyser.load(init_weights).train() if init_weights else FaceAnalyser(width)
         self._history = self._read_history(init_weights)

@@ -26,9 +26,9 @@ def _check(domain: str, resolution: int, num_samples: int, outputs: tuple[str, .
     if domain not in DOMAINS:
         raise ConfigError(f"Unknown synthetic domain '{domain}'; choose one of {', '.join(DOMAINS)}.")
     if resolution < 8:
-        raise ConfigError(f"resolution must be >= 8 pixels, got {resolution}.")
+        raise ConfigError(f"SyntheticFaces: resolution must be >= 8 pixels, got {resolution}.")
     if num_samples < 1:
-        raise ConfigError(f"num_samples must be >= 1, got {num_samples}.")
+        raise ConfigError(f"SyntheticFaces: num_samples must be >= 1, got {num_samples}.")
     bad = [o for o in outputs if o not in ALL_OUTPUTS]
     if bad:
         raise ConfigError(f"Unknown synthetic ground truth {bad}; choose from {', '.join(ALL_OUTPUTS)}.")

@@ -105,6 +105,11 @@ class ImageDataset(Dataset):
         return img
 
 
+def _starts_with(path: Path, magic: bytes) -> bool:
+    with path.open("rb") as f:
+        return f.read(len(magic)) == magic
+
+
 def scan_images(path: str | Path, name: str = "image data set") -> list[ImageRecord]:
     """All image files under a folder (recursive, sorted) or inside a zip, without decoding them.
 
@@ -129,6 +134,12 @@ def scan_images(path: str | Path, name: str = "image data set") -> list[ImageRec
                 if not m.is_dir() and is_image_name(m.filename) and not Path(m.filename).name.startswith(".")
             )
         records = [ImageRecord(p, m) for m in members]
+    elif p.suffix.lower() == ".zip" or _starts_with(p, b"PK"):
+        raise DataError(
+            f"The {name} zip file '{p}' is damaged (its table of contents is missing or unreadable: the download or "
+            f"copy was cut). Download or copy it again, or unpack it and point `data.init_args.path` at the folder. "
+            f"{HOW_TO_GET}"
+        )
     else:
         raise DataError(
             f"The {name} path '{p}' is neither a folder nor a zip file. Expected a folder (searched recursively) or "

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from torch import Tensor, nn
 
 from toonlift.plugins.examples import PluginExample
+from toonlift.utils import checks
 
 
 class Loss(PluginExample, nn.Module, ABC):
@@ -18,6 +19,7 @@ class Loss(PluginExample, nn.Module, ABC):
 
     def __init__(self, weight: float = 1.0) -> None:
         super().__init__()
+        checks.non_negative(type(self).__name__, "weight", weight)  # NaN and negative weights fail here, not mid-run
         self.weight = float(weight)
 
     @property

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from toonlift.errors import ConfigError
 from toonlift.functional.gan_losses import path_length_penalty
 from toonlift.plugins.losses.base import Loss
+from toonlift.utils import checks
 
 
 class PathLengthLoss(Loss):
@@ -33,8 +33,9 @@ class PathLengthLoss(Loss):
 
     def __init__(self, weight: float = 2.0, interval: int = 4, batch_shrink: int = 2, decay: float = 0.01) -> None:
         super().__init__(weight)
-        if interval < 1 or batch_shrink < 1:
-            raise ConfigError(f"PathLengthLoss: interval and batch_shrink must be >= 1, got {interval}, {batch_shrink}")
+        checks.at_least("PathLengthLoss", "interval", interval, 1)
+        checks.at_least("PathLengthLoss", "batch_shrink", batch_shrink, 1)
+        checks.unit_interval("PathLengthLoss", "decay", decay)
         self.interval = int(interval)
         self.batch_shrink = int(batch_shrink)
         self.decay = float(decay)

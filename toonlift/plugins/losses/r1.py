@@ -9,6 +9,7 @@ from torch import Tensor
 
 from toonlift.functional.gan_losses import r1_penalty
 from toonlift.plugins.losses.base import Loss
+from toonlift.utils import checks
 
 
 class R1Loss(Loss):
@@ -26,8 +27,7 @@ class R1Loss(Loss):
 
     def __init__(self, weight: float = 10.0, interval: int = 16) -> None:
         super().__init__(weight)
-        if interval < 1:
-            raise ValueError(f"R1 interval must be >= 1, got {interval}")
+        checks.at_least("R1Loss", "interval", interval, 1)
         self.interval = int(interval)
 
     def forward(self, real_logits: Tensor, real_images: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from toonlift.functional.image_losses import structure_loss
 from toonlift.plugins.losses.base import Loss
+from toonlift.utils import checks
 
 
 class StructureLoss(Loss):
@@ -28,8 +29,7 @@ class StructureLoss(Loss):
 
     def __init__(self, weight: float = 1.0, num_blocks: int = 2) -> None:
         super().__init__(weight)
-        if num_blocks < 1:
-            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+        checks.at_least("StructureLoss", "num_blocks", num_blocks, 1)
         self.num_blocks = int(num_blocks)
 
     def forward(self, base_features: Sequence[Tensor], trans_features: Sequence[Tensor]) -> Tensor:

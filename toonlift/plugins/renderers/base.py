@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from toonlift.plugins.examples import PluginExample
+from toonlift.utils import checks
 
 
 class Renderer(PluginExample, nn.Module, ABC):
@@ -19,6 +20,7 @@ class Renderer(PluginExample, nn.Module, ABC):
 
     def __init__(self, image_size: int = 64) -> None:
         super().__init__()
+        checks.at_least(type(self).__name__, "image_size", image_size, 1)
         self.image_size = int(image_size)
 
     @abstractmethod

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
 from toonlift.functional.augment import ada_adjustment, augment
+from toonlift.utils import checks
 
 
 class AdaptiveAugment(nn.Module):
@@ -57,6 +58,7 @@ class AdaptiveAugment(nn.Module):
             raise ConfigError(
                 f"AdaptiveAugment: interval must be >= 1 and speed_images > 0 ({interval}, {speed_images})"
             )
+        checks.unit_interval("AdaptiveAugment", "target", target)
         for name, value in (("initial_p", initial_p), ("fixed_p", fixed_p), ("max_p", max_p)):
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"AdaptiveAugment: {name} must be in [0, 1], got {value}.")

@@ -32,6 +32,12 @@ def load_latents(path: str | Path, w_dim: int) -> Tensor:
     A W+ file ``[N, num_ws, w_dim]`` is accepted when every layer holds the same latent (VLDA offsets one ``w``).
     """
     p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(
+            f"The latents file '{p}' does not exist. Write it first: `toonlift invert-synthetic ... --out "
+            f"{p.parent}` for synthetic faces (the header of configs/vlda_synthetic.yaml shows the whole command), "
+            "or `toonlift project` for a photo; or point `latents` at your file."
+        )
     if p.suffix == ".safetensors":
         tensors, _ = load_safetensors(p, what="latents file")
     else:
