@@ -10,7 +10,7 @@ import torch
 
 from toonlift.datamodules.synthetic_faces import SyntheticFacesDataModule
 from toonlift.errors import ConfigError
-from toonlift.plugins.head_rig.latent import SLICES
+from toonlift.plugins.head_rig.latent import SLICES, split_latent
 from toonlift.stages.rig_fit.losses import landmark_loss, photometric_loss
 from toonlift.stages.rig_fit.module import NEEDED, RigFitModule, true_latent
 from toonlift.synthetic.dataset import SyntheticFaces
@@ -89,3 +89,34 @@ def test_bad_batches_and_weights_are_refused() -> None:
     module = RigFitModule(image_size=32, width=8)
     with pytest.raises(ConfigError, match="landmarks"):
         module.losses({"image": torch.zeros(1, 3, 32, 32)})
+
+
+def test_refinement_reaches_the_world_landmarks_through_the_camera() -> None:
+    from toonlift.plugins.head_rig.backbone import HeadRigBackbone, rig_camera_vertices, rig_object_points
+    from toonlift.plugins.head_rig.prior import latent_from_params
+    from toonlift.stages.rig_fit.refine import refine_to_landmarks
+    from toonlift.synthetic.head_model import build_head_model
+    from toonlift.synthetic.render import FaceRenderer
+    from toonlift.synthetic.sampler import sample_params
+
+    params = sample_params(4, [1])
+    rig = HeadRigBackbone(image_size=128, detail="low")
+    # the world drawn with the rig's mesh (the low-detail mesh's landmark vertices are not the high one's)
+    world = FaceRenderer(model=build_head_model("low"))(params, "cartoon", 128, outputs=("landmarks",))
+    truth = latent_from_params(params, "cartoon")
+    coarse = truth.clone()
+    coarse[:, SLICES["identity"]] *= 0.5  # a coarse fit that under-fits the toon shape
+    result = refine_to_landmarks(rig, coarse[0], world["landmarks"][0])
+    before = (rig.synthesis(coarse).landmarks[0] - world["landmarks"][0]).norm(dim=-1).mean()
+    after = (result.landmarks - world["landmarks"][0]).norm(dim=-1).mean()
+    assert after < 0.05 * before and after < 0.1, (before, after)  # pixels at 128 px
+    true_obj = rig.object_vertices(split_latent(truth))[0]
+    # the camera chain is exact: refining the true mesh onto its own landmarks leaves it where it is
+    fixed = refine_to_landmarks(rig, truth[0], world["landmarks"][0])
+    torch.testing.assert_close(fixed.object_vertices, true_obj, atol=2e-4, rtol=0)
+    face = (rig.head_model.vertex_kinds == 0) & (rig.mean[:, 2] > 0.2)
+    err = lambda v: (v - true_obj)[face].norm(dim=-1).mean()  # noqa: E731
+    assert err(result.object_vertices) < err(result.coarse_object_vertices)
+    pose = split_latent(coarse).pose
+    back = rig_object_points(rig_camera_vertices(true_obj[None], pose), pose)[0]
+    torch.testing.assert_close(back, true_obj, atol=1e-4, rtol=0)

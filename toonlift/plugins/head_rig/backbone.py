@@ -20,7 +20,13 @@ import torch
 from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
-from toonlift.functional.camera import euler_to_rotation, fov_to_intrinsics, project, transform_points
+from toonlift.functional.camera import (
+    euler_to_rotation,
+    fov_to_intrinsics,
+    inverse_transform_points,
+    project,
+    transform_points,
+)
 from toonlift.plugins.backbones.base import Backbone, BackboneOutput
 from toonlift.plugins.head_rig.latent import LATENT_DIM, RigLatent, split_latent
 from toonlift.plugins.head_rig.prior import prior_moments
@@ -45,6 +51,15 @@ def rig_camera_vertices(object_vertices: Tensor, pose: Tensor) -> Tensor:
     rot = euler_to_rotation(pose_to_view(pose[:, :3])[:, :3])
     shift = torch.cat([pose[:, 3:5], torch.zeros_like(pose[:, :1])], 1)
     return transform_points(cam, rot, shift)
+
+
+def rig_object_points(camera_points: Tensor, pose: Tensor) -> Tensor:
+    """Inverse of :func:`rig_camera_vertices`: object-space points ``[B, N, 3]`` of camera-space ones."""
+    rot = euler_to_rotation(pose_to_view(pose[:, :3])[:, :3])
+    shift = torch.cat([pose[:, 3:5], torch.zeros_like(pose[:, :1])], 1)
+    cam = inverse_transform_points(camera_points, rot, shift)
+    scale = (HEAD_SCALE * torch.exp(pose[:, 5]))[:, None, None]
+    return torch.stack([cam[..., 0], -cam[..., 1], 1.0 - cam[..., 2]], -1) / scale
 
 
 def rig_vertex_colours(model: HeadModel, albedo: Tensor) -> Tensor:
@@ -216,4 +231,4 @@ class HeadRigBackbone(Backbone):
         return tuple(torch.cat(t) for t in zip(*parts))
 
 
-__all__ = ["HeadRigBackbone", "rig_camera_vertices", "rig_vertex_colours"]
+__all__ = ["HeadRigBackbone", "rig_camera_vertices", "rig_object_points", "rig_vertex_colours"]

@@ -18,7 +18,6 @@ from torch import Tensor
 
 from toonlift.errors import ConfigError
 from toonlift.functional.shading import lambert_sh_coefficients, reference_light_direction
-from toonlift.lightning_modules.analyser import r2_score
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone
 from toonlift.plugins.head_rig.latent import LATENT_DIM, SLICES
@@ -44,6 +43,14 @@ def true_latent(batch: dict[str, Tensor], domain: str) -> Tensor:
     )
     out[:, SLICES["pose"].start : SLICES["pose"].start + 3] = batch["pose"]
     return out
+
+
+def pooled_r2(pred: Tensor, target: Tensor) -> Tensor:
+    """R^2 of ``[N, D]`` predictions pooled over the columns: ``1 - sum(residual^2) / sum(deviation^2)`` (a column
+    that never varies in a small batch, e.g. an unused blendshape, cannot blow it up)."""
+    ss_res = (pred - target).pow(2).sum()
+    ss_tot = (target - target.mean(0)).pow(2).sum().clamp_min(1e-12)
+    return 1 - ss_res / ss_tot
 
 
 class RigFitModule(ToonModule):
@@ -152,9 +159,9 @@ class RigFitModule(ToonModule):
         self.log("val/landmark_px256", torch.cat(self._val["lm_px256"]).mean(), prog_bar=True)
         pred, true = torch.cat(self._val["pred"]), torch.cat(self._val["true"])
         for g in ("identity", "expression"):
-            self.log(f"val/r2_{g}", r2_score(pred[:, SLICES[g]], true[:, SLICES[g]]).mean())
+            self.log(f"val/r2_{g}", pooled_r2(pred[:, SLICES[g]], true[:, SLICES[g]]))
         p = SLICES["pose"]
-        self.log("val/r2_pose", r2_score(pred[:, p.start : p.start + 3], true[:, p.start : p.start + 3]).mean())
+        self.log("val/r2_pose", pooled_r2(pred[:, p.start : p.start + 3], true[:, p.start : p.start + 3]))
         self._val.clear()
 
     def configure_optimizers(self):  # noqa: ANN201 - Lightning's union of return types
