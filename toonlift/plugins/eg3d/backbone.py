@@ -92,6 +92,11 @@ class EG3DBackbone(Backbone):
             "sr_blocks": [[8, False], [8, True]], "depth_samples": 6, "importance_samples": 6,
         }  # fmt: skip
 
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        """``(z, cameras)`` for one ``forward`` call: codes ``[batch, z_dim]`` and sampled cameras ``[batch, 25]``."""
+        gen = torch.Generator().manual_seed(0)
+        return self.sample_z(batch, generator=gen), self.sample_cond(batch, generator=gen)
+
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> EG3DBackbone:
         """A backbone of a named architecture (:data:`PRESETS`), with overrides."""
