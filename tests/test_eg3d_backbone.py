@@ -207,3 +207,14 @@ def test_converter_refuses_untrusted_pickle(tmp_path: Path) -> None:
         convert_eg3d_pickle(path, tmp_path / "out.safetensors", trust_pickle=True, eg3d_repo=tmp_path)
     with pytest.raises(CheckpointError, match="holds no network 'G_ema'"):
         convert_eg3d_pickle(path, tmp_path / "out.safetensors", trust_pickle=True)
+
+
+def test_convert_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from toonlift.cli import main
+
+    path = tmp_path / "network.pkl"
+    path.write_bytes(pickle.dumps({"G_ema": None}))
+    assert main(["convert-eg3d", "--pickle", str(path), "--output", str(tmp_path / "g.safetensors")]) == 2
+    assert "--trust_pickle true" in capsys.readouterr().err
+    assert main(["convert-eg3d", "--pickle", str(path), "--output", str(tmp_path / "g.pt")]) == 2
+    assert "must end in .safetensors" in capsys.readouterr().err
