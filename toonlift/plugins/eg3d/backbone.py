@@ -317,6 +317,11 @@ class EG3DBackbone(Backbone):
         raise ConfigError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}.")
 
     # ------------------------------------------------------------------ synthesis
+    def synthesize_planes(self, ws: Tensor, noise_mode: str = "const", noise: list[Tensor] | None = None) -> Tensor:
+        """Tri-planes ``[B, 3, C, P, P]`` of latents (``[B, w_dim]`` or W+)."""
+        ws = self.broadcast_ws(ws)
+        return self.planes(ws, self._noise_list(ws.shape[0], noise_mode, noise))
+
     def synthesis(
         self,
         ws: Tensor,
@@ -346,7 +351,7 @@ class EG3DBackbone(Backbone):
         cond = self._cond(cond, b, ws)
         random_noise = noise is None and noise_mode == "random"
         jitter = random_noise if jitter is None else jitter
-        planes = self.planes(ws, self._noise_list(b, noise_mode, noise))
+        planes = self.synthesize_planes(ws, noise_mode, noise)
         origins, dirs = camera_rays(cond, r)
         feats, depth, weight_sum = render_rays(
             planes, self.decoder, origins, dirs, self.render_options, jitter, generator
