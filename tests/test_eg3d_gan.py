@@ -117,3 +117,22 @@ def test_refusals() -> None:
     images = DataLoader([torch.zeros(3, 16, 16)] * 2, batch_size=2)
     with pytest.raises(DataError, match="'cond'"):
         trainer.fit(m, images)
+
+
+@pytest.mark.slow
+def test_lite_config_trains_on_the_synthetic_world(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "g.safetensors"
+    fit = subprocess.run(
+        [sys.executable, "cli.py", "fit", "--config", "configs/eg3d_lite.yaml",
+         "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
+         "--trainer.logger", "false", "--trainer.callbacks", "[]", "--data.init_args.num_samples", "2", "--data.init_args.batch_size", "2",
+         "--model.init_args.max_iterations", "1", "--model.init_args.export_path", str(out)],
+        cwd=root, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    g = load_model(out)
+    assert g.arch_args() == EG3DBackbone.preset("lite64", pose_conditioning=False).arch_args()

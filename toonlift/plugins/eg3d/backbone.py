@@ -33,14 +33,16 @@ from toonlift.plugins.eg3d.superres import SR_PRESETS, SuperResolution, sr_outpu
 NOISE_MODES = ("const", "random", "none")
 FEATURES = ("planes", "feature_image")
 
-# Architectures by name: EG3D's official FFHQ 512 generator and toonlift's small CPU model (64 px, 32^2 rays).
+# Architectures by name: EG3D's official FFHQ 512 generator and toonlift's small CPU model (64 px, 32^2 rays) for
+# the synthetic world (head frame of toonlift.plugins.eg3d.world_camera: camera 1 unit from the pivot, the world's
+# 10 degree lens at 64 px, its yaw/pitch ranges; rays 0.85-1.15 cover the visible depths 0.9-1.1, box 0.3 the head).
 PRESETS: dict[str, dict[str, Any]] = {
     "ffhq512": {"neural_resolution": 128, "sr": "hybrid8xdc"},
     "lite64": {
         "z_dim": 128, "w_dim": 128, "plane_resolution": 64, "plane_channels": 16, "channel_base": 4096,
         "channel_max": 128, "neural_resolution": 32, "sr": "lite2x", "depth_samples": 24, "importance_samples": 24,
-        "ray_start": 0.85, "ray_end": 1.15, "box_warp": 0.4, "camera_radius": 1.0, "camera_orbit_center": [0, 0, 0],
-        "camera_look_at": [0, 0, 0], "camera_focal": 5.67, "yaw_range_deg": 30.0, "pitch_range_deg": 15.0,
+        "ray_start": 0.85, "ray_end": 1.15, "box_warp": 0.3, "camera_radius": 1.0, "camera_orbit_center": [0, 0, 0],
+        "camera_look_at": [0, 0, 0], "camera_focal": 5.6257, "yaw_range_deg": 45.0, "pitch_range_deg": 20.0,
     },
 }  # fmt: skip
 

@@ -35,6 +35,7 @@ from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.capabilities import CameraConditioned, Exportable, require
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
 from toonlift.plugins.eg3d.discriminator import EG3DDualDiscriminator, resize
+from toonlift.plugins.eg3d.world_camera import synthetic_cond
 from toonlift.plugins.export import model_meta, save_model
 from toonlift.stages.eg3d_gan.regularizers import blur_sigma, density_tv, dual_r1, gaussian_blur
 from toonlift.utils import checks
@@ -69,6 +70,9 @@ class EG3DGANModule(ToonModule):
         max_iterations: stop after this many iterations.
         seed: base seed of the per-iteration random streams.
         export_path: where ``G_ema`` is exported at the end of fit (``None``: not exported).
+        cameras: where the real images' cameras come from: ``"cond"`` (the batch's ``cond`` [B, 25]) or
+            ``"synthetic_pose"`` (the synthetic world's ``pose`` [B, 3], converted exactly by
+            :func:`toonlift.plugins.eg3d.world_camera.synthetic_cond`; the data module must output ``pose``).
     """
 
     @classmethod
@@ -97,6 +101,7 @@ class EG3DGANModule(ToonModule):
         max_iterations: int = 1000,
         seed: int = 0,
         export_path: str | None = None,
+        cameras: str = "cond",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -122,6 +127,8 @@ class EG3DGANModule(ToonModule):
                   "density_reg_points": density_reg_points, "max_iterations": max_iterations}  # fmt: skip
         for name, value in counts.items():
             checks.at_least(owner, name, value, 1)
+        if cameras not in ("cond", "synthetic_pose"):
+            raise ConfigError(f"{owner}: cameras must be 'cond' or 'synthetic_pose', got {cameras!r}.")
         checks.positive(owner, "lr_g", lr_g)
         checks.positive(owner, "lr_d", lr_d)
         self.generator, self.discriminator = generator, discriminator
@@ -159,6 +166,24 @@ class EG3DGANModule(ToonModule):
             self.hparams.seed, self.global_rank, self.trainer.world_size, self.iteration, self.device, stream
         )
 
+    def _real_cameras(self, batch: Any, real: Tensor) -> Tensor:
+        if self.hparams.cameras == "synthetic_pose":
+            pose = batch.get("pose") if isinstance(batch, dict) else None
+            if not isinstance(pose, Tensor):
+                raise DataError(
+                    "EG3DGANModule with cameras: synthetic_pose needs the synthetic world's 'pose' in every batch; add "
+                    "pose to the data module's outputs (outputs: [image, pose])."
+                )
+            return synthetic_cond(pose, real.shape[-1]).to(real)
+        real_c = batch_cond(batch)
+        if real_c is None or real_c.shape != (real.shape[0], 25):
+            raise DataError(
+                "EG3DGANModule needs each real image's camera: batches must be dicts with 'image' and 'cond' [B, 25] "
+                "(EG3D's label: cam2world 4x4 then normalised intrinsics), or use cameras: synthetic_pose on the "
+                "synthetic world."
+            )
+        return real_c.to(real)
+
     def _images_seen(self, batch: int) -> float:
         return float(self.iteration * batch * self.trainer.world_size)
 
@@ -188,12 +213,7 @@ class EG3DGANModule(ToonModule):
     # ------------------------------------------------------------------ training
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = batch_images(batch)
-        real_c = batch_cond(batch)
-        if real_c is None or real_c.shape != (real.shape[0], 25):
-            raise DataError(
-                "EG3DGANModule needs each real image's camera: batches must be dicts with 'image' and 'cond' [B, 25] "
-                "(EG3D's label: cam2world 4x4 then normalised intrinsics)."
-            )
+        real_c = self._real_cameras(batch, real)
         h, it, b = self.hparams, self.iteration, real.shape[0]
         opt_g, opt_d = self.optimizers()
         fade = h.blur_fade_images if h.blur_fade_images is not None else b * self.trainer.world_size * 200 / 32 * 1e3
