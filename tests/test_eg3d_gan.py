@@ -129,7 +129,8 @@ def test_lite_config_trains_on_the_synthetic_world(tmp_path: Path) -> None:
     fit = subprocess.run(
         [sys.executable, "cli.py", "fit", "--config", "configs/eg3d_lite.yaml",
          "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
-         "--trainer.logger", "false", "--trainer.callbacks", "[]", "--data.init_args.num_samples", "2", "--data.init_args.batch_size", "2",
+         "--trainer.logger", "false", "--trainer.callbacks", "[]",
+         "--data.init_args.num_samples", "2", "--data.init_args.batch_size", "2",
          "--model.init_args.max_iterations", "1", "--model.init_args.export_path", str(out)],
         cwd=root, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
