@@ -65,3 +65,22 @@ def test_generator_mesh_exports(tmp_path: Path) -> None:
 
     loaded = trimesh.load(files[0], process=False)
     assert len(loaded.vertices) == len(verts) and len(loaded.faces) == len(faces)
+
+
+def test_views_command_writes_grids_and_meshes(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from toonlift.cli import main
+    from toonlift.plugins.export import save_model
+
+    torch.manual_seed(0)
+    g = seeded(EG3DBackbone(**EG3DBackbone.example_args(tmp_path)), 5)
+    path = save_model(g, tmp_path / "g.safetensors")
+    ws = g.mapping(torch.randn(1, 16), g.default_cond(1))
+    level = float(density_grid_from_planes(g.synthesize_planes(ws), g.decoder, g.render_options.box_warp, 16).median())
+    args = ["eg3d-views", "--generator", str(path), "--output_dir", str(tmp_path / "out"), "--seeds", "[0, 1]",
+            "--yaws", "[-20, 0, 20]", "--mesh_resolution", "16", "--mesh_level", str(level)]  # fmt: skip
+    assert main(args) == 0
+    grid = Image.open(tmp_path / "out" / "views.png")
+    assert grid.size == (3 * (16 + 2) + 2, 2 * (16 + 2) + 2)
+    assert (tmp_path / "out" / "depth.png").is_file() and (tmp_path / "out" / "seed0001.ply").stat().st_size > 0
