@@ -100,6 +100,10 @@ def test_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     first = module(max_iterations=2)
     trainer = fit(first)
     trainer.save_checkpoint(tmp_path / "two.ckpt")
+    from toonlift.stages.finetune.export import export_from_checkpoint
+
+    exported = load_model(export_from_checkpoint(tmp_path / "two.ckpt", tmp_path / "two.safetensors"))
+    torch.testing.assert_close(exported.state_dict()["decoder.fc1.weight"], first.generator_ema.decoder.fc1.weight)
     resumed = module(max_iterations=3)
     fit(resumed, ckpt=str(tmp_path / "two.ckpt"))
     assert resumed.iteration == 3
