@@ -79,8 +79,11 @@ def test_views_command_writes_grids_and_meshes(tmp_path: Path) -> None:
     ws = g.mapping(torch.randn(1, 16), g.default_cond(1))
     level = float(density_grid_from_planes(g.synthesize_planes(ws), g.decoder, g.render_options.box_warp, 16).median())
     args = ["eg3d-views", "--generator", str(path), "--output_dir", str(tmp_path / "out"), "--seeds", "[0, 1]",
-            "--yaws", "[-20, 0, 20]", "--mesh_resolution", "16", "--mesh_level", str(level)]  # fmt: skip
+            "--yaws", "[-20, 0, 20]", "--mesh_resolution", "16", "--mesh_level", str(level),
+            "--rotation_frames", "6"]  # fmt: skip
     assert main(args) == 0
     grid = Image.open(tmp_path / "out" / "views.png")
     assert grid.size == (3 * (16 + 2) + 2, 2 * (16 + 2) + 2)
     assert (tmp_path / "out" / "depth.png").is_file() and (tmp_path / "out" / "seed0001.ply").stat().st_size > 0
+    gif = Image.open(tmp_path / "out" / "seed0000_rotation.gif")
+    assert gif.n_frames == 6 and gif.size == (16, 16)

@@ -3,7 +3,9 @@
 Each seed's latent is mapped with the frontal camera (EG3D's ``gen_samples.py`` conditions on a fixed camera, so
 the identity stays put while the render camera moves) and rendered at every yaw with deterministic sampling. Writes
 ``views.png`` (rows: seeds, columns: yaws), ``raw.png`` (the neural renders), ``depth.png`` (near = bright, over the
-ray range) and, with ``--mesh_resolution > 0``, ``seed{NNNN}.{ply,obj,glb}`` meshes of the density field.
+ray range), with ``--rotation_frames N > 0`` a ``seed{NNNN}_rotation.gif`` per seed (yaw swept back and forth
+across the ``--yaws`` range in ``N`` frames) and, with ``--mesh_resolution > 0``, ``seed{NNNN}.{ply,obj,glb}`` meshes
+of the density field.
 """
 
 from __future__ import annotations
@@ -36,6 +38,24 @@ def render_views(
     return out.image, out.image_raw, depth, ws
 
 
+def write_rotation_gif(
+    g: EG3DBackbone, seed: int, yaw_min: float, yaw_max: float, frames: int, pitch: float, truncation: float, path: Path
+) -> Path:
+    """A looping GIF of one seed with the yaw swept ``min -> max -> min`` (cosine, ``frames`` frames, 12 fps)."""
+    from PIL import Image
+
+    from toonlift.utils.images import to_uint8
+    from toonlift.utils.io import atomic_path
+
+    phase = torch.arange(frames, dtype=torch.float64) / frames * 2 * math.pi
+    yaws = (yaw_min + (yaw_max - yaw_min) * (1 - torch.cos(phase)) / 2).tolist()
+    images, _, _, _ = render_views(g, [seed], yaws, pitch, truncation)
+    pics = [Image.fromarray(x) for x in to_uint8(images)]
+    with atomic_path(path) as tmp:
+        pics[0].save(tmp, format="GIF", save_all=True, append_images=pics[1:], duration=83, loop=0)
+    return path
+
+
 def _parser() -> ArgumentParser:
     p = ArgumentParser(prog="toonlift eg3d-views", description=__doc__.splitlines()[0])
     p.add_argument("--generator", type=str, required=True, help="an eg3d export (.safetensors with its .json)")
@@ -44,6 +64,7 @@ def _parser() -> ArgumentParser:
     p.add_argument("--yaws", type=list[float], default=[-30.0, -15.0, 0.0, 15.0, 30.0], help="degrees")
     p.add_argument("--pitch", type=float, default=0.0, help="degrees")
     p.add_argument("--truncation", type=float, default=0.7)
+    p.add_argument("--rotation_frames", type=int, default=0, help="frames of a rotation GIF per seed; 0: none")
     p.add_argument("--mesh_resolution", type=int, default=0, help="marching-cubes grid side; 0: no meshes")
     p.add_argument("--mesh_level", type=float, default=10.0, help="iso-level of the raw density (EG3D: 10)")
     p.add_argument("--mesh_format", type=str, default="ply", help="ply, obj or glb")
@@ -68,6 +89,9 @@ def main(argv: list[str]) -> int:
     images, raw, depth, ws = render_views(g, a.seeds, a.yaws, a.pitch, a.truncation)
     for name, x in (("views", images), ("raw", raw), ("depth", depth)):
         save_grid(x, out / f"{name}.png", nrow=len(a.yaws))
+    for seed in a.seeds if a.rotation_frames > 0 else []:
+        write_rotation_gif(g, seed, min(a.yaws), max(a.yaws), a.rotation_frames, a.pitch, a.truncation,
+                           out / f"seed{seed:04d}_rotation.gif")  # fmt: skip
     for i, seed in enumerate(a.seeds if a.mesh_resolution > 0 else []):
         verts, faces, colors = extract_mesh(g, ws[i : i + 1], a.mesh_resolution, a.mesh_level)
         export_mesh(mesh_from_tensors(verts, faces, vertex_colors=colors), out / f"seed{seed:04d}.{a.mesh_format}")
