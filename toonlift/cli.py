@@ -44,6 +44,14 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.finetune.export:main",
         "export a Stage-1 checkpoint's G_ema as safetensors + JSON",
     ),
+    "eg3d-views": (
+        "toonlift.stages.eg3d_gan.views:main",
+        "render an EG3D generator's faces at fixed yaws (image, raw and depth grids) and export density meshes",
+    ),
+    "convert-eg3d": (
+        "toonlift.plugins.eg3d.commands:convert_main",
+        "convert an official EG3D network pickle to safetensors + JSON (needs --trust_pickle: unpickling runs code)",
+    ),
 }
 
 _RESOLVER_INSTALLED = False

@@ -33,14 +33,16 @@ from toonlift.plugins.eg3d.superres import SR_PRESETS, SuperResolution, sr_outpu
 NOISE_MODES = ("const", "random", "none")
 FEATURES = ("planes", "feature_image")
 
-# Architectures by name: EG3D's official FFHQ 512 generator and toonlift's small CPU model (64 px, 32^2 rays).
+# Architectures by name: EG3D's official FFHQ 512 generator and toonlift's small CPU model (64 px, 32^2 rays) for
+# the synthetic world (head frame of toonlift.plugins.eg3d.world_camera: camera 1 unit from the pivot, the world's
+# 10 degree lens at 64 px, its yaw/pitch ranges; rays 0.85-1.15 cover the visible depths 0.9-1.1, box 0.3 the head).
 PRESETS: dict[str, dict[str, Any]] = {
     "ffhq512": {"neural_resolution": 128, "sr": "hybrid8xdc"},
     "lite64": {
         "z_dim": 128, "w_dim": 128, "plane_resolution": 64, "plane_channels": 16, "channel_base": 4096,
         "channel_max": 128, "neural_resolution": 32, "sr": "lite2x", "depth_samples": 24, "importance_samples": 24,
-        "ray_start": 0.85, "ray_end": 1.15, "box_warp": 0.4, "camera_radius": 1.0, "camera_orbit_center": [0, 0, 0],
-        "camera_look_at": [0, 0, 0], "camera_focal": 5.67, "yaw_range_deg": 30.0, "pitch_range_deg": 15.0,
+        "ray_start": 0.85, "ray_end": 1.15, "box_warp": 0.3, "camera_radius": 1.0, "camera_orbit_center": [0, 0, 0],
+        "camera_look_at": [0, 0, 0], "camera_focal": 5.6257, "yaw_range_deg": 45.0, "pitch_range_deg": 20.0,
     },
 }  # fmt: skip
 
@@ -91,6 +93,11 @@ class EG3DBackbone(Backbone):
             "channel_max": 16, "decoder_hidden": 8, "neural_resolution": 8, "sr_input_resolution": 8,
             "sr_blocks": [[8, False], [8, True]], "depth_samples": 6, "importance_samples": 6,
         }  # fmt: skip
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        """``(z, cameras)`` for one ``forward`` call: codes ``[batch, z_dim]`` and sampled cameras ``[batch, 25]``."""
+        gen = torch.Generator().manual_seed(0)
+        return self.sample_z(batch, generator=gen), self.sample_cond(batch, generator=gen)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> EG3DBackbone:
@@ -312,6 +319,11 @@ class EG3DBackbone(Backbone):
         raise ConfigError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}.")
 
     # ------------------------------------------------------------------ synthesis
+    def synthesize_planes(self, ws: Tensor, noise_mode: str = "const", noise: list[Tensor] | None = None) -> Tensor:
+        """Tri-planes ``[B, 3, C, P, P]`` of latents (``[B, w_dim]`` or W+)."""
+        ws = self.broadcast_ws(ws)
+        return self.planes(ws, self._noise_list(ws.shape[0], noise_mode, noise))
+
     def synthesis(
         self,
         ws: Tensor,
@@ -341,7 +353,7 @@ class EG3DBackbone(Backbone):
         cond = self._cond(cond, b, ws)
         random_noise = noise is None and noise_mode == "random"
         jitter = random_noise if jitter is None else jitter
-        planes = self.planes(ws, self._noise_list(b, noise_mode, noise))
+        planes = self.synthesize_planes(ws, noise_mode, noise)
         origins, dirs = camera_rays(cond, r)
         feats, depth, weight_sum = render_rays(
             planes, self.decoder, origins, dirs, self.render_options, jitter, generator

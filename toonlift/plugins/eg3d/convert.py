@@ -34,7 +34,7 @@ SR_CLASSES = {
 TRUST_MESSAGE = (
     "An EG3D network pickle is a Python program: loading it imports NVlabs' code and runs whatever the file contains. "
     "Convert only files you trust (e.g. downloaded from NVIDIA's NGC catalogue), by passing trust_pickle=True "
-    "(`toonlift convert-eg3d --trust-pickle`); the safetensors file it writes can then be loaded safely."
+    "(`toonlift convert-eg3d --trust_pickle true`); the safetensors file it writes can then be loaded safely."
 )
 
 
@@ -164,7 +164,7 @@ def load_eg3d_pickle(path: str | Path, trust_pickle: bool = False, eg3d_repo: st
             return pickle.load(f)  # noqa: S301 - refused above unless the caller trusts the file
     except ModuleNotFoundError as err:
         raise ConfigError(
-            f"Unpickling '{p}' needs NVlabs' EG3D code ({err.name} is not importable). Pass eg3d_repo (`--eg3d-repo`) "
+            f"Unpickling '{p}' needs NVlabs' EG3D code ({err.name} is not importable). Pass eg3d_repo (`--eg3d_repo`) "
             "pointing at a clone of https://github.com/NVlabs/eg3d."
         ) from err
     finally:

@@ -24,7 +24,7 @@ from toonlift.errors import ConfigError
 from toonlift.functional.modconv import bias_leaky_relu
 from toonlift.functional.resample import fir_kernel_2d, upfirdn2d
 from toonlift.plugins.discriminators.base import Discriminator
-from toonlift.plugins.eg3d.camera import COND_DIM
+from toonlift.plugins.eg3d.camera import COND_DIM, orbit_cond
 from toonlift.plugins.eg3d.mapping import CameraMapping
 from toonlift.plugins.stylegan2.layers import BLUR_TAPS, EqualLinear
 
@@ -142,6 +142,13 @@ class EG3DDualDiscriminator(Discriminator):
     def example_args(cls, workdir: Path) -> dict[str, Any]:
         del workdir
         return {"resolution": 16, "raw_resolution": 8, "channel_base": 128, "channel_max": 16, "mapping_layers": 2}
+
+    def example_inputs(self, batch: int = 2) -> tuple[Any, ...]:
+        """``(images [batch, 3, H, W], cameras [batch, 25])``: random images seen from orbit cameras."""
+        gen = torch.Generator().manual_seed(0)
+        image = torch.rand(batch, 3, self.resolution, self.resolution, generator=gen) * 2 - 1
+        yaw = (torch.rand(batch, generator=gen) * 2 - 1) * 0.5
+        return image, orbit_cond(yaw, torch.zeros(batch), 2.7, look_at=(0.0, 0.0, 0.2)).to(image.dtype)
 
     def __init__(
         self,
