@@ -2,10 +2,12 @@
 
 This is the deferred design of modern differentiable rasterisers (nvdiffrast, PyTorch3D):
 
-1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box.
-   Boxes up to 16 x 16 pixels (nearly all triangles of a dense mesh) are bucketed by size rounded up to powers of two
-   and tested as dense ``[triangles, kh * kw]`` blocks by broadcasting; larger boxes are enumerated exactly
-   (``repeat_interleave`` over box sizes). Both run in chunks of at most ``max_candidates`` candidates, so memory is
+1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box
+   (``toonlift.functional.raster_boxes``). Per-triangle work is a structure of arrays (one ``[T]`` tensor per
+   coordinate, gathered with 1-D ``index_select``), and one ``uint8`` sort groups the triangles by box size: boxes
+   up to 4 x 4 pixels by exact size, up to 16 x 16 by size rounded up to powers of two, each group tested as a dense
+   ``[triangles, kh * kw]`` block by broadcasting; larger boxes are enumerated exactly (``repeat_interleave`` over
+   box sizes). Everything runs in chunks of at most ``max_candidates`` candidates, so memory is
    bounded for triangles of any size. A candidate inside the triangle gets its depth from per-triangle affine edge
    functions, and one ``scatter_reduce(amin)`` per chunk over the packed 64-bit key
    ``(float32 depth bits << 32) | face index`` is both the depth test and a deterministic tie break (lower face
