@@ -365,10 +365,15 @@ def interpolate(attributes: Tensor, faces: Tensor, fragments: Fragments) -> Tens
     V, C = attributes.shape[1:]
     flat_fid = fragments.face_id.reshape(-1)
     idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels
-    vidx = faces.long()[flat_fid[idx]]  # [N, 3]
-    if attributes.shape[0] == B and B > 1:
-        vidx = vidx + ((idx // (H * W)) * V)[:, None]
-    values = attributes.reshape(-1, C)[vidx]  # [N, 3, C]
-    bary = fragments.bary.reshape(-1, 3)[idx].to(values.dtype)  # [N, 3]
-    out = (bary[..., None] * values).sum(-2)  # [N, C]
+    fid = flat_fid.index_select(0, idx)
+    offset = (idx // (H * W)) * V if attributes.shape[0] == B and B > 1 else None
+    table = attributes.reshape(-1, C)
+    bary = fragments.bary.reshape(-1, 3).index_select(0, idx).to(table.dtype)  # [N, 3]
+    out = None
+    for k in range(3):
+        rows = faces[:, k].long().index_select(0, fid)  # [N] (index_select: the fast gather on CPU)
+        if offset is not None:
+            rows = rows + offset
+        term = bary[:, k : k + 1] * table.index_select(0, rows)  # [N, C]
+        out = term if out is None else out + term
     return out.new_zeros(B * H * W, C).index_copy(0, idx, out).reshape(B, H, W, C)
