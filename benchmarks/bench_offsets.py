@@ -8,22 +8,26 @@ at 512 px as the authors do.
 Weights do not change the cost, so random ones give the real figure.
 
     python benchmarks/bench_offsets.py --batch 4 --steps 10 [--encoder arcface] [--parser] [--device cuda]
+    python benchmarks/bench_offsets.py --quick    # 64 px, 2 latents, 2 steps: a check that it runs
+
+Both sides (one batched search, and the same latents searched one at a time) get the same warm-up and are timed in
+alternating rounds (``benchmarks/protocol.py``); the lines give medians with their interquartile range, the per-round
+speed-up, and the fraction of this machine's sgemm throughput (flops counted by ``torch.utils.flop_counter``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
-import time
 from pathlib import Path
 
 import torch
+from protocol import compare, count_flops, machine_limits, report_header
 
 from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.stages.offsets.directions import initial_offsets
 from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
+from toonlift.utils.threads import apply_threads
 
 
 def _random_state_file(module_cls, folder: Path, name: str) -> Path:
@@ -66,10 +70,17 @@ def main() -> None:
     ap.add_argument("--encoder", choices=["dlib", "arcface"], default="dlib")
     ap.add_argument("--parser", action="store_true", help="add the BiSeNet face parser (512 px) for L_low's mask")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
+    ap.add_argument("--pairs", type=int, default=5, help="alternating timed rounds (>= 5)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed calls of each side first")
+    ap.add_argument("--quick", action="store_true", help="64 px, 2 latents, 2 steps")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.quick:
+        args.size, args.batch, args.steps = 64, 2, 2
+    apply_threads(args.threads)
     device = torch.device(args.device)
+    print(report_header(device))
+    limits = machine_limits(device)
     with tempfile.TemporaryDirectory() as tmp:
         g, f, p = build(args.encoder, args.parser, args.size, Path(tmp))
     g, f = g.to(device), f.to(device)
@@ -79,33 +90,21 @@ def main() -> None:
     n = torch.nn.functional.normalize(torch.randn(g.w_dim, generator=torch.Generator().manual_seed(2)), dim=0)
     init = initial_offsets(n.to(device), 5.0, args.batch)
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+    def batched() -> None:
+        search.run(ws, init)
 
-    OffsetOptimizer(g, f, face_parser=p, num_steps=1).run(ws[:1], init[:1])  # warm-up (allocations, kernels)
-    sync()
-    t0 = time.perf_counter()
-    search.run(ws, init)
-    sync()
-    batched = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for i in range(args.batch):
-        search.run(ws[i : i + 1], init[i : i + 1])
-    sync()
-    single = time.perf_counter() - t0
+    def one_at_a_time() -> None:
+        for i in range(args.batch):
+            search.run(ws[i : i + 1], init[i : i + 1])
 
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {os.getloadavg()}")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
-    if device.type == "cuda":
-        print(f"gpu: {torch.cuda.get_device_name(device)}")
     print(
         f"search: {args.size}px StyleGAN2 (random), encoder {args.encoder}, parser {'bisenet' if p else 'none'}, "
-        f"{args.steps} Adam steps, both signs, {args.batch} latents"
+        f"{args.steps} Adam steps, both signs, {args.batch} latents; {args.pairs} pairs, {args.warmup} warm-up"
     )
-    print(f"batched ({args.batch} at once): {batched:.2f} s -> {args.batch / batched:.3f} latents/s")
-    print(f"one at a time:          {single:.2f} s -> {args.batch / single:.3f} latents/s")
-    print(f"speed-up of batching: {single / batched:.2f}x")
+    flops = count_flops(batched)
+    result = compare({"batched": batched, "one at a time": one_at_a_time}, args.pairs, args.warmup, device)
+    print(result.line("one at a time", "batched", unit_work=args.batch, unit="latent"))
+    print(f"batched search: {100 * limits.fraction_of_sgemm(flops, result.times['batched'].median):.0f} % of sgemm")
 
 
 if __name__ == "__main__":

@@ -1,27 +1,30 @@
 """FID/KID of the shipped synthetic-world generators and their 8x8 sample grids (BENCHMARKS.md, README).
 
     python benchmarks/eval_generators.py --samples 2048 --grids docs/images
+    python benchmarks/eval_generators.py --quick        # 128 samples: a check that it runs (FID is biased there)
 
 FID/KID are computed in the synthetic face analyser's feature space against fresh renders of each domain (seed
 90000, never used in training); they compare generators with each other, not with published Inception figures.
 The photo-to-cartoon distance is the analyser-perceptual stand-in for LPIPS (VGG weights are not available offline).
+This is an accuracy evaluation, not a speed benchmark: the elapsed time is one run, printed with the machine line of
+``benchmarks/protocol.py`` (threads stated) for scale only.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
+from protocol import report_header
 
 from toonlift.demo.assets import load_shipped
 from toonlift.metrics.synthetic_world import generator_fid_kid, paired_perceptual_distance
 from toonlift.plugins.stylegan2 import StyleGAN2Backbone, load_generator
 from toonlift.utils.images import save_grid
+from toonlift.utils.threads import apply_threads
 
 
 def main() -> None:
@@ -31,7 +34,14 @@ def main() -> None:
     ap.add_argument("--cartoon", default=None, help="cartoon generator (default: the shipped one)")
     ap.add_argument("--grids", default=None, help="folder for the 8x8 sample grids (truncation 0.7, seeds 0..63)")
     ap.add_argument("--out", default="outputs/eval_generators.json")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
+    ap.add_argument("--quick", action="store_true", help="128 samples per side")
     args = ap.parse_args()
+    if args.quick:
+        args.samples = 128
+    apply_threads(args.threads)
+    machine = report_header()
+    print(machine)
     photo = load_generator(args.photo).eval() if args.photo else load_shipped("photo")
     cartoon = load_generator(args.cartoon).eval() if args.cartoon else load_shipped("cartoon")
     n = args.samples
@@ -46,9 +56,7 @@ def main() -> None:
     }
     perceptual = paired_perceptual_distance(photo, cartoon, min(n, 1024))
     seconds = time.perf_counter() - t0
-    threads = torch.get_num_threads()
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {threads} threads"
-    print(f"{n} samples per side; {machine}; {seconds:.0f} s\n")
+    print(f"{n} samples per side; elapsed {seconds:.0f} s (one run, not a benchmark figure)\n")
     print("| generator vs real | FID | KID x1e3 |\n|---|---|---|")
     for name, r in rows.items():
         print(f"| {name} | {r['fid']:.2f} | {r['kid_x1e3']:.2f} ± {r['kid_std_x1e3']:.2f} |")

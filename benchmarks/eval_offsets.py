@@ -16,6 +16,11 @@ The paper shows the claim only in pictures; this prints a table (markdown) and w
         --search-encoder synthetic_analyser --parser synthetic_parser \
         --measure-encoder synthetic_analyser --analyser default
 
+    python benchmarks/eval_offsets.py --quick   # shipped 64-px photo generator, 4 latents, 2 steps: runs end to end
+
+An accuracy evaluation, not a speed benchmark: its elapsed time is one run, printed with the machine line of
+``benchmarks/protocol.py`` (threads stated) for scale.
+
 Plugins are registry names (``toonlift plugins`` lists them); ``--*-args`` take their constructor arguments as JSON.
 A generator is a toonlift ``.safetensors`` export (architecture in its sidecar) or a rosinality ``.pt`` (pass
 ``--size``/``--channel-multiplier``/``--channel-max``/``--style-dim``/``--n-mlp`` when they differ from FFHQ-256).
@@ -25,18 +30,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import torch
+from protocol import report_header
 from torch import Tensor
 
 from toonlift.registry import REGISTRIES
 from toonlift.stages.offsets.directions import initial_offsets, load_directions, pick_direction, sefa_directions
 from toonlift.stages.offsets.evaluation import analyser_readout, measure_edit, summarise
 from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
+from toonlift.utils.threads import apply_threads
 
 
 def load_any_generator(args: argparse.Namespace):
@@ -62,7 +67,7 @@ def build(kind: str, name: str | None, args_json: str):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--generator", required=True)
+    ap.add_argument("--generator", default=None, help="required unless --quick")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--style-dim", type=int, default=512)
     ap.add_argument("--n-mlp", type=int, default=8)
@@ -85,7 +90,7 @@ def main() -> None:
     ap.add_argument("--objective", default="paper")
     ap.add_argument("--lambda-low", type=float, default=0.2)
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--search-encoder", required=True, help="identity encoder optimised (registry name)")
+    ap.add_argument("--search-encoder", default=None, help="identity encoder optimised (registry name; required)")
     ap.add_argument("--search-encoder-args", default="{}")
     ap.add_argument("--parser", default=None, help="face parser for L_low (registry name)")
     ap.add_argument("--parser-args", default="{}")
@@ -112,7 +117,23 @@ def main() -> None:
     )
     ap.add_argument("--out", default="outputs/eval_offsets.json")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
+    ap.add_argument(
+        "--quick", action="store_true", help="shipped photo generator, synthetic analyser/parser, 4 latents, 2 steps"
+    )
     args = ap.parse_args()
+    if args.quick:
+        from toonlift.demo.assets import shipped_path
+
+        args.generator = args.generator or str(shipped_path("photo"))
+        args.search_encoder = args.search_encoder or "synthetic_analyser"
+        args.measure_encoder = args.measure_encoder or "synthetic_analyser"
+        args.latents, args.batch, args.steps = 4, 2, 2
+    if not args.generator or not args.search_encoder:
+        ap.error("--generator and --search-encoder are required (or --quick)")
+    apply_threads(args.threads)
+    machine = report_header(torch.device(args.device))
+    print(machine)
 
     device = torch.device(args.device)
     g = load_any_generator(args).to(device).eval()
@@ -186,9 +207,8 @@ def main() -> None:
         "keep": args.keep,
         "lambda_keep": args.lambda_keep,
         "readout": args.readout,
-        "machine": f"{platform.platform()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, device {device}",
-        "seconds": time.perf_counter() - t0,
+        "machine": machine,
+        "seconds": time.perf_counter() - t0,  # one run, not a benchmark figure
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "summary": summary}, indent=2))

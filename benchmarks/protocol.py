@@ -126,9 +126,15 @@ def compare(
     return Comparison({n: Spread(tuple(s)) for n, s in samples.items()}, order)
 
 
-def measure(fn: Callable[[], object], repeats: int = 7, warmup: int = 2, device: torch.device | None = None) -> Spread:
-    """Seconds per call of one callable, after ``warmup`` untimed calls."""
-    return compare({"fn": fn}, pairs=repeats, warmup=warmup, device=device).times["fn"]
+def measure(
+    fn: Callable[[], object],
+    repeats: int = 7,
+    warmup: int = 2,
+    device: torch.device | None = None,
+    clock: Clock = time.perf_counter,
+) -> Spread:
+    """Seconds per call of one callable, after ``warmup`` untimed calls (``clock``: e.g. ``time.process_time``)."""
+    return compare({"fn": fn}, pairs=repeats, warmup=warmup, device=device, clock=clock).times["fn"]
 
 
 def sgemm_gflops(n: int = 1024, repeats: int = 7, device: torch.device | None = None) -> Spread:
@@ -169,6 +175,19 @@ def machine_limits(device: torch.device | None = None) -> Limits:
     gemm, mem = sgemm_gflops(device=device), memory_gbs(device=device)
     print(f"machine limits now: sgemm {gemm.text(fmt='.4g')} GFLOP/s, copy {mem.text(fmt='.4g')} GB/s")
     return Limits(gemm.median, mem.median)
+
+
+def count_flops(fn: Callable[[], object]) -> float:
+    """Floating-point operations of one call of ``fn`` (matrix products and convolutions, forward and backward,
+    as counted by ``torch.utils.flop_counter``): the work to put against :meth:`Limits.fraction_of_sgemm`.
+
+    The call runs under the counter (slower), so never time the same call.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
 
 
 def report_header(device: torch.device | None = None) -> str:

@@ -5,6 +5,7 @@
         --discriminator d_cartoon.safetensors --count 20 --out outputs/bench_vlda_synth_cartoon
     python benchmarks/vlda_synthetic.py --generator g.safetensors --count 2 --first 3 3 2 --later 1 1 1 --stages 1 \\
         --init 5 --batch 2 --collect 1 --out /tmp/smoke        # smoke run
+    python benchmarks/vlda_synthetic.py --quick --out /tmp/smoke  # the same smoke run with the shipped generator
 
 ``count`` synthetic faces of world ``--seed`` (photo renders) are projected into the photo generator
 (:func:`toonlift.stages.vlda.synthetic_truth.invert_synthetic_faces`); ``VLDAModule`` then reconstructs every
@@ -26,13 +27,15 @@ run's ``--out`` folder without running anything.
 Long schedules can be split: ``--start`` picks the first face index of the world, so several processes (or
 machines) can each run a slice into their own ``--out``; ``--merge DIR [DIR ...]`` then prints one table over all
 the slices (they must share the world seed, generators and schedule, and not overlap).
+
+An accuracy evaluation: the machine line is ``benchmarks/protocol.py``'s (threads stated) and the time per face is
+printed as the median [interquartile range] over faces, for scale -- not a benchmark figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -43,6 +46,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from protocol import Spread, report_header  # noqa: E402
 from torch import Tensor  # noqa: E402
 
 from toonlift.datamodules.steps import StepsDataModule  # noqa: E402
@@ -65,6 +69,7 @@ from toonlift.stages.vlda.settings import (  # noqa: E402
 )
 from toonlift.stages.vlda.synthetic_truth import invert_synthetic_faces, save_targets  # noqa: E402
 from toonlift.utils.io import atomic_write_json, load_safetensors  # noqa: E402
+from toonlift.utils.threads import apply_threads  # noqa: E402
 
 
 class PhaseTimer(pl.Callback):
@@ -120,7 +125,8 @@ def main() -> None:
         help="box adjustment of the ellipsoid prior (GAN2Shape: face for CelebA crops, synface)",
     )
     ap.add_argument("--prior-relief", type=float, default=0.11, help="apex-to-rim depth of the prior (GAN2Shape 0.11)")
-    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: shipped photo generator, 2 faces, tiny schedule")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
     ap.add_argument("--rescore", action="store_true", help="only re-score an earlier run's --out folder")
     ap.add_argument("--merge", nargs="+", default=None, metavar="DIR", help="one table over several runs' folders")
@@ -129,12 +135,17 @@ def main() -> None:
         return report([Path(args.out)])
     if args.merge:
         return report([Path(d) for d in args.merge])
+    if args.quick:
+        from toonlift.demo.assets import shipped_path
+
+        args.generator = args.generator or str(shipped_path("photo"))
+        args.count, args.steps, args.stages, args.init, args.batch, args.collect = 2, 3, 1, 5, 2, 1
+        args.first, args.later = [3, 3, 2], [1, 1, 1]
     if args.start < 0 or args.count < 1:
         ap.error("--start must be >= 0 and --count >= 1")
     if args.generator is None:
         ap.error("--generator is required (unless --rescore or --merge)")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     for p in (args.generator, args.cartoon_generator, args.discriminator):
         if p is not None and not Path(p).is_file():
             sys.exit(f"error: '{p}' not found (a toonlift .safetensors export with its .json sidecar)")
@@ -179,8 +190,7 @@ def main() -> None:
     rows = {k: {m: [f[k][m] for f in faces] for m in ("side", "mad")} for k in ("prior", "stage1", "final")}
     res = targets.residual
     results = {
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}, {torch.get_num_threads()} "
-        "threads",
+        "machine": report_header(),
         "device": str(trainer.strategy.root_device),
         "torch": torch.__version__,
         "generator": args.generator,
@@ -322,7 +332,7 @@ def report(outs: list[Path]) -> None:
     extra = results["extra_scores"]
     cartoon = results["cartoon_generator"] is not None
     side_unit = 1e-2
-    print(f"machine: {results['machine']}; device {results['device']}; torch {torch.__version__}")
+    print(f"{results['machine']}; trainer device {results['device']}")
     start = results.get("start", 0)
     faces = ", ".join(f"{a}-{b - 1}" for a, b in _joined(results.get("slices", [(start, start + count)])))
     print(f"VLDA on {'cartoon' if cartoon else 'photo'} generator, {count} faces (seed {results['seed']}, faces "
@@ -343,6 +353,9 @@ def report(outs: list[Path]) -> None:
     phases = ", ".join(f"{k} {v / count:.1f} s" for k, v in sec["vlda_per_phase_total"].items())
     print(f"wall time per face: inversion {sec['inversion_per_face']:.1f} s, VLDA {sec['vlda_per_face']:.1f} s "
           f"({phases})")  # fmt: skip
+    per_image = list(sec.get("vlda_per_image", {}).values())
+    if per_image:
+        print(f"VLDA per face, median [interquartile range] over faces: {Spread(tuple(per_image)).text(fmt='.3g')} s")
     if len(outs) == 1:
         print(f"wrote {outs[0] / 'results.json'}")
 

@@ -62,3 +62,13 @@ def test_machine_limits_are_positive_and_fractions_scale() -> None:
     assert limits.fraction_of_bandwidth(5e9, 1.0) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         protocol.compare({}, pairs=3)
+
+
+def test_count_flops_counts_matrix_products_forward_and_backward() -> None:
+    import torch
+
+    a = torch.randn(8, 16, requires_grad=True)
+    b = torch.randn(16, 4)
+    assert protocol.count_flops(lambda: torch.mm(a, b)) == 2 * 8 * 16 * 4
+    # backward of a @ b w.r.t. a is one more [8, 4] @ [4, 16] product
+    assert protocol.count_flops(lambda: torch.mm(a, b).sum().backward()) == 2 * (2 * 8 * 16 * 4)

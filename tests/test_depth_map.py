@@ -152,3 +152,19 @@ def test_nan_depth_raises():
     depth[0, 3, 3] = float("nan")
     with pytest.raises(NonFiniteError):
         r(depth, torch.zeros(1, 3, 8, 8), torch.zeros(1, 6), reference_light_direction(torch.zeros(1, 2)))
+
+
+def test_warp_in_view_chunks_equals_the_whole_batch(monkeypatch: pytest.MonkeyPatch):
+    size, batch = 16, 5
+    depth = _smooth_depth(batch, size, seed=3).requires_grad_()
+    view = torch.zeros(batch, 6)
+    view[:, 1] = torch.linspace(-0.4, 0.4, batch)
+    rot, trans = view_to_transform(view)
+    K = fov_to_intrinsics(10.0, size)
+    whole = dm.warp_canon_depth(depth, rot, trans, K)
+    (g_whole,) = torch.autograd.grad(whole.square().sum(), depth)
+    monkeypatch.setattr(dm, "_CHUNK_PIXELS", 2 * size * size)  # chunks of 2, 2 and 1 views
+    chunked = dm.warp_canon_depth(depth, rot, trans, K)
+    (g_chunked,) = torch.autograd.grad(chunked.square().sum(), depth)
+    assert torch.equal(whole, chunked)
+    assert torch.allclose(g_whole, g_chunked, rtol=1e-6, atol=1e-7)

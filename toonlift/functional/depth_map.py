@@ -57,6 +57,9 @@ def grid_faces(height: int, width: int, device: torch.device | str | None = None
 
 
 Planes = tuple[Tensor, Tensor, Tensor]
+# views rasterised together in warp_canon_depth: 64 k pixels (4 views at 128 px) keep every step's arrays near the
+# L2 cache; measured 10-15 % faster at 128 and 256 px than the whole batch at once, and one view at a time is slower
+_CHUNK_PIXELS = 1 << 16
 
 
 def _depth_planes(depth: Tensor, intrinsics: Tensor) -> Planes:
@@ -154,17 +157,40 @@ def warp_canon_depth(
         ``[min_depth - m, max_depth + m]`` with ``m = (max_depth - min_depth) / 2``.
     """
     B, H, W = depth.shape
+    faces = grid_faces(H, W, depth.device)
+    step = max(1, _CHUNK_PIXELS // (H * W))
+    if step < B:  # a few views at a time: each step's arrays stay cache-sized (same values, 10-15 % faster)
+        parts = [
+            _warp_chunk(depth[i : i + step], rot[i : i + step], trans[i : i + step], intrinsics, faces,
+                        rot_center_depth, max_candidates)
+            for i in range(0, B, step)
+        ]  # fmt: skip
+        recon, covered = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    else:
+        recon, covered = _warp_chunk(depth, rot, trans, intrinsics, faces, rot_center_depth, max_candidates)
+    margin = (max_depth - min_depth) / 2.0
+    far = torch.full_like(recon, max_depth + margin)
+    return torch.where(covered, recon, far).clamp(min_depth - margin, max_depth + margin)
+
+
+def _warp_chunk(
+    depth: Tensor,
+    rot: Tensor,
+    trans: Tensor,
+    intrinsics: Tensor,
+    faces: Tensor,
+    rot_center_depth: float,
+    max_candidates: int,
+) -> tuple[Tensor, Tensor]:
+    """Interpolated depth ``[b, H, W]`` (0 where uncovered) and coverage ``[b, H, W]`` of the moved grid mesh."""
+    _, H, W = depth.shape
     screen = _project_planes(
         _rigid_planes(_depth_planes(depth, intrinsics), rot, trans, rot_center_depth, False), intrinsics
     )
     # [B, V, 3] view of a [3, B, V] stack: each coordinate stays a contiguous plane for the rasteriser's gathers
     vertices = torch.stack(screen, dim=0).permute(1, 2, 0)
-    faces = grid_faces(H, W, depth.device)
     face_id = rasterize_visibility(vertices, faces, (H, W), max_candidates=max_candidates)
-    recon = depth_at_pixels(vertices, faces, face_id)  # only the depth: no barycentrics to build
-    margin = (max_depth - min_depth) / 2.0
-    far = torch.full_like(recon, max_depth + margin)
-    return torch.where(face_id >= 0, recon, far).clamp(min_depth - margin, max_depth + margin)
+    return depth_at_pixels(vertices, faces, face_id), face_id >= 0  # only the depth: no barycentrics to build
 
 
 def inverse_warp_grid(

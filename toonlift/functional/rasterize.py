@@ -2,10 +2,12 @@
 
 This is the deferred design of modern differentiable rasterisers (nvdiffrast, PyTorch3D):
 
-1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box.
-   Boxes up to 16 x 16 pixels (nearly all triangles of a dense mesh) are bucketed by size rounded up to powers of two
-   and tested as dense ``[triangles, kh * kw]`` blocks by broadcasting; larger boxes are enumerated exactly
-   (``repeat_interleave`` over box sizes). Both run in chunks of at most ``max_candidates`` candidates, so memory is
+1. **Visibility** (no gradient): every triangle proposes the pixel centres inside its screen-space bounding box
+   (``toonlift.functional.raster_boxes``). Per-triangle work is a structure of arrays (one ``[T]`` tensor per
+   coordinate, gathered with 1-D ``index_select``), and one ``uint8`` sort groups the triangles by box size: boxes
+   up to 4 x 4 pixels by exact size, up to 16 x 16 by size rounded up to powers of two, each group tested as a dense
+   ``[triangles, kh * kw]`` block by broadcasting; larger boxes are enumerated exactly (``repeat_interleave`` over
+   box sizes). Everything runs in chunks of at most ``max_candidates`` candidates, so memory is
    bounded for triangles of any size. A candidate inside the triangle gets its depth from per-triangle affine edge
    functions, and one ``scatter_reduce(amin)`` per chunk over the packed 64-bit key
    ``(float32 depth bits << 32) | face index`` is both the depth test and a deterministic tie break (lower face
@@ -363,10 +365,15 @@ def interpolate(attributes: Tensor, faces: Tensor, fragments: Fragments) -> Tens
     V, C = attributes.shape[1:]
     flat_fid = fragments.face_id.reshape(-1)
     idx = (flat_fid >= 0).nonzero().squeeze(1)  # [N] covered pixels
-    vidx = faces.long()[flat_fid[idx]]  # [N, 3]
-    if attributes.shape[0] == B and B > 1:
-        vidx = vidx + ((idx // (H * W)) * V)[:, None]
-    values = attributes.reshape(-1, C)[vidx]  # [N, 3, C]
-    bary = fragments.bary.reshape(-1, 3)[idx].to(values.dtype)  # [N, 3]
-    out = (bary[..., None] * values).sum(-2)  # [N, C]
+    fid = flat_fid.index_select(0, idx)
+    offset = (idx // (H * W)) * V if attributes.shape[0] == B and B > 1 else None
+    table = attributes.reshape(-1, C)
+    bary = fragments.bary.reshape(-1, 3).index_select(0, idx).to(table.dtype)  # [N, 3]
+    out = None
+    for k in range(3):
+        rows = faces[:, k].long().index_select(0, fid)  # [N] (index_select: the fast gather on CPU)
+        if offset is not None:
+            rows = rows + offset
+        term = bary[:, k : k + 1] * table.index_select(0, rows)  # [N, C]
+        out = term if out is None else out + term
     return out.new_zeros(B * H * W, C).index_copy(0, idx, out).reshape(B, H, W, C)

@@ -80,6 +80,11 @@ def depth_normals(depth: Tensor, intrinsics: Tensor) -> Tensor:
         depth: ``[B, H, W]`` depth.
         intrinsics: ``[3, 3]`` ``K``.
     """
+    return torch.stack(depth_normal_planes(depth, intrinsics), dim=-1)
+
+
+def depth_normal_planes(depth: Tensor, intrinsics: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The components ``(n_x, n_y, n_z)`` ``[B, H, W]`` each of :func:`depth_normals` (structure of arrays)."""
     K = intrinsics
     B, H, W = depth.shape
     # camera-space points as three [B, H, W] planes (structure of arrays: no strided [..., 3] slices to differentiate)
@@ -93,8 +98,8 @@ def depth_normals(depth: Tensor, intrinsics: Tensor) -> Tensor:
     n = (tv[1] * tu[2] - tv[2] * tu[1], tv[2] * tu[0] - tv[0] * tu[2], tv[0] * tu[1] - tv[1] * tu[0])
     norm = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().clamp_min(_EPS)
     # border: (0, 0, -1), facing the camera
-    border = (0.0, 0.0, -1.0)
-    return torch.stack([F.pad(c / norm, (1, 1, 1, 1), value=v) for c, v in zip(n, border)], dim=-1)
+    nx, ny, nz = (F.pad(c / norm, (1, 1, 1, 1), value=v) for c, v in zip(n, (0.0, 0.0, -1.0)))
+    return nx, ny, nz
 
 
 def reference_light_direction(light_dxy: Tensor) -> Tensor:
@@ -122,8 +127,13 @@ def lambert(normals: Tensor, light_dir: Tensor, ambient: Tensor | float, diffuse
     return lambert_mix(lambert_cosine(normals, light_dir), ambient, diffuse)
 
 
-def lambert_cosine(normals: Tensor, light_dir: Tensor) -> Tensor:
-    """``max(0, n . l)`` ``[B, ...]`` of unit normals ``[B, ..., 3]`` and light directions ``[B, 3]``."""
+def lambert_cosine(normals: Tensor | tuple[Tensor, Tensor, Tensor], light_dir: Tensor) -> Tensor:
+    """``max(0, n . l)`` ``[B, ...]`` of unit normals ``[B, ..., 3]`` (or their three component planes ``[B, ...]``)
+    and light directions ``[B, 3]``."""
+    if isinstance(normals, tuple):  # planes: n_x l_x + n_y l_y + n_z l_z, no interleaved [..., 3] products
+        extra = [1] * (normals[0].dim() - 1)
+        lx, ly, lz = (light_dir[:, k].reshape(-1, *extra) for k in range(3))
+        return (normals[0] * lx + normals[1] * ly + normals[2] * lz).clamp_min(0.0)
     light = light_dir.reshape(light_dir.shape[0], *([1] * (normals.dim() - 2)), 3)
     return (normals * light).sum(-1).clamp_min(0.0)
 

@@ -19,7 +19,13 @@ from torch import Tensor
 from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional import depth_map as dm
 from toonlift.functional.camera import fov_to_intrinsics, view_to_transform
-from toonlift.functional.shading import depth_normals, depth_to_points, lambert_cosine, lambert_mix
+from toonlift.functional.shading import (
+    depth_normal_planes,
+    depth_normals,
+    depth_to_points,
+    lambert_cosine,
+    lambert_mix,
+)
 from toonlift.plugins.renderers.base import Renderer
 
 
@@ -189,9 +195,10 @@ class DepthMapRenderer(Renderer):
             raise NonFiniteError("DepthMapRenderer got a depth map with NaN or infinite values (check the depth net).")
         if albedo.dim() != 4 or albedo.shape[0] != depth.shape[0] or albedo.shape[2:] != depth.shape[1:]:
             raise ValueError(f"albedo must be [B, C, H, W] matching depth {tuple(depth.shape)}")
-        normal = self.normals(depth)
+        planes = depth_normal_planes(depth, self.K.to(depth))  # (n_x, n_y, n_z) [B, H, W]
+        normal = torch.stack(planes, dim=-1)
         light = light_direction.to(depth)
-        cosine = lambert_cosine(normal, light)  # [B, H, W], computed once for both outputs
+        cosine = lambert_cosine(planes, light)  # [B, H, W], computed once for both outputs
         diffuse_shading = lambert_mix(cosine, 0.0, 1.0)[:, None]  # [B, 1, H, W]
         shading = lambert_mix(cosine, ambient, diffuse)[:, None]
         canonical = ((albedo + 1.0) / 2.0 * shading) * 2.0 - 1.0
