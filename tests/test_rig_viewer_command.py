@@ -16,7 +16,8 @@ from toonlift.synthetic.head_model import build_head_model
 
 
 def test_command_writes_glb_with_12_named_targets_and_viewer(tmp_path) -> None:
-    assert main(["rig-viewer", "--out", str(tmp_path), "--seed", "2", "--detail", "low"]) == 0
+    argv = ["rig-viewer", "--out", str(tmp_path), "--seed", "2", "--detail", "low", "--templates", "world"]
+    assert main(argv) == 0
     glb = load_morph_glb(tmp_path / "avatar.glb")
     assert glb.names == list(EXPRESSION_NAMES)
     assert glb.targets.shape == (12, len(glb.mesh.vertices), 3)
@@ -29,9 +30,9 @@ def test_command_writes_glb_with_12_named_targets_and_viewer(tmp_path) -> None:
 
 def test_naive_targets_are_the_template_offsets_and_dt_differs() -> None:
     head = build_head_model("low")
-    naive, _ = build_rig_avatar(seed=1, detail="low", transfer="naive")
+    naive, _ = build_rig_avatar(seed=1, detail="low", transfer="naive", templates="world")
     np.testing.assert_allclose(naive.targets, head.expression_basis.numpy(), atol=1e-6)
-    dt, info = build_rig_avatar(seed=1, detail="low", transfer="dt")
+    dt, info = build_rig_avatar(seed=1, detail="low", transfer="dt", templates="world")
     np.testing.assert_allclose(dt.mesh.vertices, naive.mesh.vertices, atol=1e-6)  # same neutral face
     k = EXPRESSION_NAMES.index("blink_left")
     # the toon face's eyes are bigger than the template's: deformation transfer moves the lid further
@@ -45,3 +46,10 @@ def test_animation_and_bad_options() -> None:
     assert w.shape == (22, 2) and w.min() >= 0 and w.max() == pytest.approx(1.0, abs=0.01)
     with pytest.raises(ConfigError, match="transfer"):
         build_rig_avatar(detail="low", transfer="magic")
+
+
+def test_default_rig_has_the_facs_templates(tmp_path) -> None:
+    assert main(["rig-viewer", "--out", str(tmp_path), "--detail", "low", "--no_animation"]) == 0
+    glb = load_morph_glb(tmp_path / "avatar.glb")
+    assert len(glb.names) >= 46 and glb.names[:12] == list(EXPRESSION_NAMES)
+    assert "eye_look_up_left" in glb.names and not (tmp_path / "animation.json").exists()

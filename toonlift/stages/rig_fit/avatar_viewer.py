@@ -1,13 +1,14 @@
 """``toonlift rig-viewer``: a world face through the ``head_rig`` backbone -> an animatable GLB + offline viewer.
 
 The face is the world's sample ``--index`` of ``--seed`` in ``--domain`` (its identity, appearance; expression set
-to neutral). Its rig is the world's 12 blendshapes on the template head (002's hand-made templates) moved onto this
-face: by deformation transfer (Sumner & Popović 2004; 002 Eq. 14–16; factored once, three back-substitutions per
-template), which keeps each expression's *relative* action on a face whose features differ in size (a blink closes a
-big toon eye as far as the template's), or by naive offsets (``--transfer naive``: the template's vertex offsets
-added as they are). Writes ``avatar.glb`` (one morph target per expression, names in ``mesh.extras.targetNames``),
-``animation.json`` (a driven sequence with known weights: each expression in turn, eased in and out) and
-``viewer.html``, plus ``rig.json`` (what was built, and how long it took).
+to neutral). Its rig is the 57 FACS-style templates of :mod:`toonlift.synthetic.facs_templates` (the world's 12
+blendshapes first; ``--templates world`` for those only) on the template head (002's hand-made templates), moved
+onto this face by deformation transfer (Sumner & Popović 2004; 002 Eq. 14–16; factored once, three
+back-substitutions per template), which keeps each expression's *relative* action on a face whose features differ
+in size (a blink closes a big toon eye as far as the template's), or by naive offsets (``--transfer naive``: the
+template's vertex offsets added as they are). Writes ``avatar.glb`` (one morph target per expression, names in
+``mesh.extras.targetNames``), ``animation.json`` (a driven sequence with known weights: each expression in turn,
+eased in and out), ``viewer.html`` and ``rig.json`` (what was built, and how long it took).
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from toonlift.functional.deformation_transfer import DeformationTransfer
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone, rig_vertex_colours
 from toonlift.plugins.head_rig.latent import split_latent
 from toonlift.plugins.head_rig.prior import sample_latent
+from toonlift.synthetic.facs_templates import facs_templates
+from toonlift.synthetic.head_model import KINDS
 from toonlift.synthetic.render import DOMAINS
 
 TRANSFERS = ("dt", "naive")
+TEMPLATE_SETS = ("facs", "world")
 
 
 def rig_offsets(template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, faces: np.ndarray, transfer: str):
@@ -60,19 +64,29 @@ def synthetic_animation(names: list[str], fps: float = 25.0, seconds_each: float
     for k in range(len(names)):
         for t in range(per):
             w = [0.0] * len(names)
-            w[k] = math.sin(math.pi * t / (per - 1)) ** 2
+            w[k] = round(math.sin(math.pi * t / (per - 1)) ** 2, 4)  # 4 decimals keep the JSON small
             frames.append(w)
     return {"fps": fps, "names": list(names), "weights": frames}
 
 
 def build_rig_avatar(
-    seed: int = 0, index: int = 0, domain: str = "cartoon", detail: str = "high", transfer: str = "dt"
+    seed: int = 0,
+    index: int = 0,
+    domain: str = "cartoon",
+    detail: str = "high",
+    transfer: str = "dt",
+    templates: str = "facs",
 ) -> tuple[MorphMesh, dict]:
-    """The morph-target avatar of the world's face ``(seed, index)`` and a summary dict (counts, timings)."""
+    """The morph-target avatar of the world's face ``(seed, index)`` and a summary dict (counts, timings).
+
+    ``templates``: ``"facs"`` (the 57 of :mod:`toonlift.synthetic.facs_templates`, the world's 12 first) or
+    ``"world"`` (the world's 12 blendshapes only)."""
     if domain not in DOMAINS:
         raise ConfigError(f"Unknown synthetic domain '{domain}'; choose one of {', '.join(DOMAINS)}.")
     if transfer not in TRANSFERS:
         raise ConfigError(f"Unknown rig transfer '{transfer}'; choose one of {', '.join(TRANSFERS)}.")
+    if templates not in TEMPLATE_SETS:
+        raise ConfigError(f"Unknown rig templates '{templates}'; choose one of {', '.join(TEMPLATE_SETS)}.")
     rig = HeadRigBackbone(image_size=64, detail=detail, prior_domain=domain)
     lat = split_latent(sample_latent(seed, [index], domain))
     lat.expression.zero_()  # the neutral face carries the rig; expressions become morph targets
@@ -82,22 +96,25 @@ def build_rig_avatar(
         # glTF's COLOR_0 is linear (the viewer applies the display transfer itself): undo the world's gamma 2.2
         colours = ((display + 1) / 2).clamp(0, 1).pow(2.2) * 2 - 1
     head = rig.head_model
+    template = head.mean.double().numpy()
+    names, basis = list(head.expression_names), head.expression_basis.double().numpy()
+    if templates == "facs":
+        names, basis = facs_templates(template, basis, head.vertex_kinds.numpy(), KINDS)
     start = time.perf_counter()
-    offsets = rig_offsets(
-        head.mean.double().numpy(), head.expression_basis.double().numpy(), neutral, head.faces.numpy(), transfer
-    )
+    offsets = rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), transfer)
     rig_seconds = time.perf_counter() - start
     mesh = mesh_from_tensors(torch.from_numpy(neutral).float(), head.faces, vertex_colors=colours)
-    morph = morph_mesh_from_offsets(mesh, offsets, list(head.expression_names))
+    morph = morph_mesh_from_offsets(mesh, offsets, names)
     info = {
         "seed": seed,
         "index": index,
         "domain": domain,
         "detail": detail,
         "transfer": transfer,
+        "templates": templates,
         "vertices": int(len(neutral)),
         "faces": int(head.faces.shape[0]),
-        "targets": list(head.expression_names),
+        "targets": names,
         "rig_seconds": round(rig_seconds, 3),
         "units": "head units (skull half-height 1); +Y up, +Z towards the viewer",
     }
@@ -132,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--domain", default="cartoon", choices=DOMAINS, help="the face's domain (cartoon: toon identity)")
     p.add_argument("--detail", default="high", choices=("low", "high"), help="head mesh detail")
     p.add_argument("--transfer", default="dt", choices=TRANSFERS, help="deformation transfer or naive offsets")
+    p.add_argument("--templates", default="facs", choices=TEMPLATE_SETS, help="57 FACS-style or the world's 12")
     p.add_argument("--no_animation", action="store_true", help="write no driven sequence (the viewer has no play)")
     a = p.parse_args(argv)
     info = write_rig_viewer(
@@ -142,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         domain=a.domain,
         detail=a.detail,
         transfer=a.transfer,
+        templates=a.templates,
     )
     print(
         f"wrote {a.out / 'avatar.glb'} ({info['glb_bytes'] / 1e6:.2f} MB, {len(info['targets'])} morph targets, "
