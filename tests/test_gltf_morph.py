@@ -30,15 +30,19 @@ def _sphere_mesh(textured: bool):
     return mesh_from_tensors(v, f, vertex_colors=torch.rand(len(v), 3) * 2 - 1)
 
 
-@pytest.mark.parametrize("textured", [True, False])
-def test_round_trip_base_and_targets(tmp_path, textured: bool) -> None:
+@pytest.mark.parametrize(("textured", "sparse"), [(True, True), (False, True), (False, False)])
+def test_round_trip_base_and_targets(tmp_path, textured: bool, sparse: bool) -> None:
     import trimesh
 
     mesh = _sphere_mesh(textured)
     rng = np.random.default_rng(1)
     offsets = rng.normal(0, 0.1, (3, len(mesh.vertices), 3)).astype(np.float32)
+    offsets[1, 20:] = 0  # a local target: stored sparse (moved vertices and their normals' 1-ring only)
     morph = morph_mesh_from_offsets(mesh, offsets, ["jaw_open", "blink_left", "smile_right"])
-    path = save_morph_glb(morph, tmp_path / "avatar.glb")
+    path = save_morph_glb(morph, tmp_path / "avatar.glb", sparse=sparse)
+    doc = json.loads(path.read_bytes()[20 : 20 + struct.unpack("<I", path.read_bytes()[12:16])[0]])
+    n_sparse = sum("sparse" in a for a in doc["accessors"])
+    assert n_sparse == (2 if sparse else 0)  # POSITION and NORMAL of the local target
 
     loaded = trimesh.load(path, force="mesh", process=False)
     np.testing.assert_allclose(np.asarray(loaded.vertices), mesh.vertices, atol=1e-6)
@@ -82,3 +86,14 @@ def test_bad_targets_are_refused() -> None:
         MorphMesh(mesh, np.zeros((1, 5, 3)), ["a"])
     with pytest.raises(DataError, match="unique name"):
         MorphMesh(mesh, np.zeros((2, len(mesh.vertices), 3)), ["a", "a"])
+
+
+def test_prune_zeroes_only_small_moves() -> None:
+    mesh = _sphere_mesh(False)
+    offsets = np.zeros((1, len(mesh.vertices), 3), np.float32)
+    offsets[0, :5] = 1e-5
+    offsets[0, 5:10] = [0.2, 0.0, 0.0]
+    morph = morph_mesh_from_offsets(mesh, offsets, ["a"], prune=1e-4)
+    assert np.abs(morph.targets[0, :5]).max() == 0
+    np.testing.assert_array_equal(morph.targets[0, 5:10], offsets[0, 5:10])
+    assert np.abs(morph.normal_targets[0]).max() > 0.01

@@ -106,9 +106,36 @@ class _Packer:
         self.gltf.accessors.append(acc)
         return len(self.gltf.accessors) - 1
 
+    def sparse_accessor(self, array: np.ndarray, rows: np.ndarray, bounds: bool = False) -> int:
+        """A ``VEC3`` float accessor of ``array`` ``[V, 3]`` storing only ``rows`` (the others read as zero)."""
+        import pygltflib as g
 
-def glb_bytes(morph: MorphMesh) -> bytes:
-    """The GLB file content of ``morph`` (see the module docstring for the layout)."""
+        indices = self.view(rows.astype(np.uint32).tobytes())
+        values = self.view(np.ascontiguousarray(array[rows], dtype=np.float32).tobytes())
+        acc = g.Accessor(
+            componentType=_FLOAT,
+            count=int(len(array)),
+            type=g.VEC3,
+            sparse=g.Sparse(
+                count=int(len(rows)),
+                indices=g.AccessorSparseIndices(bufferView=indices, componentType=_UNSIGNED_INT),
+                values=g.AccessorSparseValues(bufferView=values),
+            ),
+        )
+        if bounds:
+            acc.min = [float(x) for x in array.min(0)]
+            acc.max = [float(x) for x in array.max(0)]
+        self.gltf.accessors.append(acc)
+        return len(self.gltf.accessors) - 1
+
+
+def glb_bytes(morph: MorphMesh, sparse: bool = True) -> bytes:
+    """The GLB file content of ``morph`` (see the module docstring for the layout).
+
+    With ``sparse``, a target whose offsets are zero on most vertices is stored as a glTF sparse accessor (the
+    vertices it moves, with their offsets): a face rig's templates are local, so this shrinks the file several
+    times. Offsets below ``1e-7`` head units count as zero.
+    """
     import pygltflib as g
 
     m = morph.mesh
@@ -137,10 +164,19 @@ def glb_bytes(morph: MorphMesh) -> bytes:
         attrs.COLOR_0 = pack.accessor(rgba, g.VEC4, _ARRAY_BUFFER, normalized=True)
     indices = pack.accessor(m.faces.astype(np.uint32).reshape(-1), g.SCALAR, _ELEMENT_ARRAY_BUFFER)
     targets = []
+    nv = len(m.vertices)
     for k in range(len(morph.targets)):
-        t = {"POSITION": pack.accessor(morph.targets[k], g.VEC3, _ARRAY_BUFFER, bounds=True)}
+        arrays = {"POSITION": morph.targets[k]}
         if morph.normal_targets is not None:
-            t["NORMAL"] = pack.accessor(morph.normal_targets[k], g.VEC3, _ARRAY_BUFFER)
+            arrays["NORMAL"] = morph.normal_targets[k]
+        moved = np.zeros(nv, bool)
+        for a in arrays.values():
+            moved |= np.abs(a).max(1) > 1e-7
+        rows = np.nonzero(moved)[0]
+        if sparse and len(rows) * 16 < nv * 12:  # 4-byte index + 12-byte value per stored vertex vs 12 per vertex
+            t = {n: pack.sparse_accessor(a, rows, bounds=n == "POSITION") for n, a in arrays.items()}
+        else:
+            t = {n: pack.accessor(a, g.VEC3, _ARRAY_BUFFER, bounds=n == "POSITION") for n, a in arrays.items()}
         targets.append(t)
     gltf.materials.append(material)
     primitive = g.Primitive(attributes=attrs, indices=indices, material=0, mode=4, targets=targets or None)
@@ -160,9 +196,9 @@ def glb_bytes(morph: MorphMesh) -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
-def save_morph_glb(morph: MorphMesh, path: PathLike) -> Path:
-    """Write ``morph`` as a GLB (temporary name, then rename). Returns the path."""
-    atomic_write_bytes(path, glb_bytes(morph))
+def save_morph_glb(morph: MorphMesh, path: PathLike, sparse: bool = True) -> Path:
+    """Write ``morph`` as a GLB (temporary name, then rename; ``sparse`` as in :func:`glb_bytes`). Returns the path."""
+    atomic_write_bytes(path, glb_bytes(morph, sparse))
     return Path(path)
 
 
@@ -170,12 +206,25 @@ def _read_accessor(gltf, blob: bytes, index: int) -> np.ndarray:
     import pygltflib as g
 
     acc = gltf.accessors[index]
-    view = gltf.bufferViews[acc.bufferView]
     dtype = {_FLOAT: np.float32, _UNSIGNED_BYTE: np.uint8, _UNSIGNED_INT: np.uint32}[acc.componentType]
     width = {g.SCALAR: 1, g.VEC2: 2, g.VEC3: 3, g.VEC4: 4}[acc.type]
-    start = (view.byteOffset or 0) + (acc.byteOffset or 0)
-    data = np.frombuffer(blob, dtype=dtype, count=acc.count * width, offset=start)
-    return data.reshape(acc.count, width) if width > 1 else data
+
+    def raw(view_index: int, offset: int, count: int, dt) -> np.ndarray:
+        start = (gltf.bufferViews[view_index].byteOffset or 0) + offset
+        return np.frombuffer(blob, dtype=dt, count=count, offset=start)
+
+    if acc.bufferView is None:
+        data = np.zeros(acc.count * width, dtype)  # a sparse accessor without a base view starts from zeros
+    else:
+        data = raw(acc.bufferView, acc.byteOffset or 0, acc.count * width, dtype).copy()
+    if acc.sparse is not None:
+        sp = acc.sparse
+        itype = {_UNSIGNED_INT: np.uint32, 5123: np.uint16, _UNSIGNED_BYTE: np.uint8}[sp.indices.componentType]
+        rows = raw(sp.indices.bufferView, sp.indices.byteOffset or 0, sp.count, itype).astype(np.int64)
+        values = raw(sp.values.bufferView, sp.values.byteOffset or 0, sp.count * width, dtype)
+        data = data.reshape(acc.count, width)
+        data[rows] = values.reshape(sp.count, width)
+    return data.reshape(acc.count, width) if width > 1 else data.reshape(-1)
 
 
 def load_morph_glb(path: PathLike) -> MorphMesh:
@@ -220,10 +269,14 @@ def load_morph_glb(path: PathLike) -> MorphMesh:
 
 
 def morph_mesh_from_offsets(
-    mesh: TexturedMesh, offsets: np.ndarray, names: list[str], with_normals: bool = True
+    mesh: TexturedMesh, offsets: np.ndarray, names: list[str], with_normals: bool = True, prune: float = 0.0
 ) -> MorphMesh:
     """A :class:`MorphMesh` from a neutral mesh and ``[T, V, 3]`` position offsets; with ``with_normals`` each
-    target also carries the change of the vertex normals at full weight (so lighting follows the expression)."""
+    target also carries the change of the vertex normals at full weight (so lighting follows the expression).
+
+    ``prune`` zeroes the offsets (and normal changes) of vertices that move less than that in every coordinate, so
+    sparse targets stay small: a global solve such as deformation transfer leaves tiny offsets everywhere.
+    """
     import torch
 
     from toonlift.functional.shading import vertex_normals
@@ -235,4 +288,9 @@ def morph_mesh_from_offsets(
         moved = base[None] + torch.from_numpy(offsets)  # [T, V, 3]
         faces = torch.from_numpy(mesh.faces.astype(np.int64))
         normal_targets = (vertex_normals(moved, faces) - vertex_normals(base[None], faces)).numpy()
+    if prune > 0:
+        offsets = np.where(np.abs(offsets).max(-1, keepdims=True) < prune, 0.0, offsets).astype(np.float32)
+        if normal_targets is not None:
+            small = np.abs(normal_targets).max(-1, keepdims=True) < prune
+            normal_targets = np.where(small, 0.0, normal_targets).astype(np.float32)
     return MorphMesh(mesh=mesh, targets=offsets, names=list(names), normal_targets=normal_targets)

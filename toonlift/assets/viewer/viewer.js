@@ -43,13 +43,14 @@ function decodeBase64(text) {
   return bytes.buffer;
 }
 
-function setWeight(name, value) {
+// draw = false lets a caller set many weights and render once
+function setWeight(name, value, draw = true) {
   const k = mesh.morphTargetDictionary[name];
   if (k === undefined) throw new Error('no morph target named ' + name);
   mesh.morphTargetInfluences[k] = value;
   const slider = document.getElementById('slider-' + name);
   if (slider) slider.value = value;
-  render();
+  if (draw) render();
 }
 
 function buildSliders() {
@@ -71,13 +72,16 @@ function buildSliders() {
 
 function showFrame(i) {
   const weights = animation.weights[i];
-  animation.names.forEach((name, k) => setWeight(name, weights[k]));
+  animation.names.forEach((name, k) => setWeight(name, weights[k], false));
+  render();
   document.getElementById('frame').textContent = `frame ${i + 1} / ${animation.weights.length}`;
 }
 
 function tick(now) {
   if (!playing) return;
-  const i = Math.floor(((now - startTime) / 1000) * animation.fps) % animation.weights.length;
+  // a rAF timestamp is the frame's start and can precede the click that set startTime: clamp at 0
+  const elapsed = Math.max(0, now - startTime);
+  const i = Math.floor((elapsed / 1000) * animation.fps) % animation.weights.length;
   if (i !== frame) {
     frame = i;
     showFrame(i);

@@ -36,6 +36,7 @@ from toonlift.synthetic.render import DOMAINS
 
 TRANSFERS = ("dt", "naive")
 TEMPLATE_SETS = ("facs", "world")
+PRUNE = 1e-4  # head units
 
 
 def rig_offsets(template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, faces: np.ndarray, transfer: str):
@@ -104,7 +105,8 @@ def build_rig_avatar(
     offsets = rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), transfer)
     rig_seconds = time.perf_counter() - start
     mesh = mesh_from_tensors(torch.from_numpy(neutral).float(), head.faces, vertex_colors=colours)
-    morph = morph_mesh_from_offsets(mesh, offsets, names)
+    # offsets under 1e-4 head units (0.01 px at 256 px) are dropped: the GLB's sparse targets then hold ~1/3 of it
+    morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
     info = {
         "seed": seed,
         "index": index,
