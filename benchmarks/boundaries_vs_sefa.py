@@ -63,9 +63,9 @@ def main() -> None:
     sefa = sefa_directions(g, args.sefa_convention)[:, : args.top]  # [D, K]
     w_edit = g.mapping(g.sample_z(args.edit_latents, generator=torch.Generator().manual_seed(12345)))
     print(f"generator {args.generator}; {args.latents} latents, fraction {args.fraction}, SeFa {args.sefa_convention}")
+    top = args.top - 1
     print(
-        "| target | val acc | cos to SeFa 0..%d | best SeFa (cos) | change/unit boundary | change/unit best SeFa |"
-        % (args.top - 1)
+        f"| target | val acc | cos to SeFa 0..{top} | best SeFa (cos) | change/unit boundary | change/unit best SeFa |"
     )
     print("|---|---|---|---|---|---|")
     for target in args.targets:
