@@ -100,3 +100,29 @@ def test_yaw_boundary_on_shipped_generator_moves_yaw_monotonically(tmp_path) -> 
         yaw = torch.stack([read(g.synthesis(e).image)[:, names.index("yaw")].mean() for e in edited])
     assert bool((yaw[1:] > yaw[:-1]).all()), yaw
     assert float(yaw[-1] - yaw[0]) > 5.0  # degrees over the sweep
+
+
+def test_camera_conditioned_backbone_and_conditional_boundary() -> None:
+    # any backbone: a tiny EG3D (CameraConditioned) is sampled with its canonical camera and, on request, sampled
+    # cameras; the read-out is a fixed linear function of the image so that the test needs no trained model
+    from toonlift.plugins.eg3d.backbone import EG3DBackbone
+    from toonlift.stages.boundaries import fit_backbone_boundary, sample_and_read
+
+    torch.manual_seed(0)
+    g = EG3DBackbone(**EG3DBackbone.example_args(None)).eval()
+    probe = torch.randn(3 * g.resolution * g.resolution, generator=torch.Generator().manual_seed(0))
+
+    def read(images: torch.Tensor) -> torch.Tensor:
+        flat = images.flatten(1)
+        return torch.stack([flat @ probe, flat.mean(1)], dim=1)
+
+    ws, scores = sample_and_read(g, read, 24, batch=12)
+    assert ws.shape == (24, g.w_dim) and scores.shape == (24, 2)
+    _, moved = sample_and_read(g, read, 24, batch=12, sampled_cameras=True)
+    assert not torch.allclose(moved, scores)  # the cameras reached the renderer
+    other = torch.randn(g.w_dim)
+    other = other / other.norm()
+    fit = fit_backbone_boundary(g, read, ["probe", "mean"], "probe", num=24, fraction=0.25, conditions={"x": other})
+    assert abs(float(fit.normal @ other)) < 1e-5
+    with pytest.raises(ConfigError, match="not a read-out dimension"):
+        fit_backbone_boundary(g, read, ["probe", "mean"], "smile", num=8)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from toonlift.errors import ConfigError
-from toonlift.functional.boundaries import BoundaryFit, train_boundary
+from toonlift.functional.boundaries import BoundaryFit, project_out, train_boundary
 from toonlift.plugins.backbones.base import Backbone
 from toonlift.plugins.backbones.capabilities import CameraConditioned, has
 from toonlift.utils.io import load_safetensors, save_safetensors
@@ -87,6 +87,7 @@ def fit_backbone_boundary(
     seed: int = 0,
     batch: int = 64,
     sampled_cameras: bool = False,
+    conditions: dict[str, Tensor] | None = None,
     out: str | Path | None = None,
 ) -> BoundaryFit:
     """Sample ``num`` latents of ``g``, label the top/bottom ``fraction`` by the read-out ``target``, fit the SVM.
@@ -98,10 +99,13 @@ def fit_backbone_boundary(
         target: the dimension labelling the latents, e.g. ``"yaw"`` or ``"expr_jaw_open"``.
         num, fraction, train_ratio, seed, batch, sampled_cameras: see :func:`sample_and_read` and
             :func:`toonlift.functional.boundaries.train_boundary`.
+        conditions: other attributes' unit normals (name -> ``[w_dim]``, e.g. from :func:`load_boundary`) to
+            project out: the conditional boundary edits ``target`` without moving along them (InterFaceGAN Sec. 2.3).
+            The stored accuracies are those of the unconditioned fit.
         out: ``*.safetensors`` to save the boundary to (plus a JSON sidecar), or ``None``.
 
     Returns:
-        The fit (unit normal towards high ``target``).
+        The fit (unit normal towards high ``target``, conditioned when ``conditions`` are given).
     """
     if target not in readout_names:
         raise ConfigError(
@@ -111,8 +115,12 @@ def fit_backbone_boundary(
     fit = train_boundary(
         ws, scores[:, readout_names.index(target)], fraction, train_ratio, generator=torch.Generator().manual_seed(seed)
     )
+    conditions = conditions or {}
+    if conditions:
+        fit = replace(fit, normal=project_out(fit.normal, *conditions.values()))
     if out is not None:
         meta = {
+            "conditioned_on": sorted(conditions),
             "format": FORMAT,
             "name": target,
             "readout": target,
