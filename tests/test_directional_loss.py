@@ -70,3 +70,21 @@ def test_plugin_on_analyser_features_reaches_zero_on_its_own_direction_and_backp
     value.backward()
     assert float(value.detach()) > 1.5  # the opposite of the pair's own direction
     assert x.grad is not None and torch.isfinite(x.grad).all() and float(x.grad.abs().sum()) > 0
+
+
+def test_augmented_pairs_share_their_geometry_and_keep_an_aligned_guide_at_zero() -> None:
+    from toonlift.registry import LOSSES
+
+    loss = LOSSES.build("directional", encoder="synthetic_analyser_stats", augment_copies=3)
+    gen = torch.Generator().manual_seed(1)
+    original = torch.rand(2, 3, 32, 32, generator=gen) * 2 - 1
+    stylised = original * 0.5  # a per-pixel change: equal under any shared flip/shift, not under different ones
+    s_aug, o_aug = loss.augmented(stylised, original)
+    assert s_aug.shape == (8, 3, 32, 32)
+    torch.testing.assert_close(s_aug, o_aug * 0.5)
+    assert not torch.equal(o_aug[2:4], original)  # the copies really moved
+    # the guide is the pair's own change: the statistics are nearly position-free, so augmenting keeps it ~0 (measured 0.006)
+    guide = loss.guide(stylised[:1], original[:1])
+    assert float(loss(stylised[:1], original[:1], guide)) < 0.05
+    with pytest.raises(ConfigError, match="augment_copies"):
+        LOSSES.build("directional", augment_copies=-1)

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from toonlift.functional.augment import random_translate_int, random_xflip
 from toonlift.functional.directional import directional_loss, feature_direction
 from toonlift.plugins.losses.base import Loss
 
@@ -25,14 +26,29 @@ class DirectionalLoss(Loss):
         weight: multiplier (3DArtmator's λ3 = 1).
         encoder: registry name of the feature extractor ``E`` (``toonlift plugins`` lists them).
         encoder_args: its constructor arguments.
+        augment_copies: 3DArtmator encodes augmented renders: each view pair is encoded this many extra times under
+            a random x-flip and integer shift (up to 1/8 of the size), the *same* for the stylised and the original
+            image so that their difference stays a style change; 0 = no augmentation. Colour augmentations are not
+            offered: they would change the style being compared.
+        seed: seed of the augmentation stream.
     """
 
     def __init__(
-        self, weight: float = 1.0, encoder: str = "synthetic_analyser", encoder_args: dict[str, Any] | None = None
+        self,
+        weight: float = 1.0,
+        encoder: str = "synthetic_analyser",
+        encoder_args: dict[str, Any] | None = None,
+        augment_copies: int = 0,
+        seed: int = 0,
     ) -> None:
         super().__init__(weight)
+        from toonlift.errors import ConfigError
         from toonlift.registry import FEATURE_EXTRACTORS
 
+        if augment_copies < 0:
+            raise ConfigError(f"directional loss: augment_copies must be >= 0, got {augment_copies}.")
+        self.augment_copies = int(augment_copies)
+        self.generator = torch.Generator().manual_seed(seed)
         self.encoder_name = encoder
         self.encoder = FEATURE_EXTRACTORS.build(encoder, **(encoder_args or {})).requires_grad_(False).eval()
 
@@ -60,6 +76,19 @@ class DirectionalLoss(Loss):
 
         Gradients flow into ``stylised`` (the trained copy's views); ``original`` is the frozen generator's.
         """
+        if self.augment_copies:
+            stylised, original = self.augmented(stylised, original)
         with torch.no_grad():
             ref = self.encoder(original)
         return directional_loss(self.encoder(stylised), ref, guide).mean()
+
+    def augmented(self, stylised: Tensor, original: Tensor) -> tuple[Tensor, Tensor]:
+        """The pairs plus ``augment_copies`` geometrically augmented copies, ``[(1 + k) B, 3, H, W]`` each; both
+        images of a pair get the same flip and shift (they are augmented as one 6-channel image)."""
+        pair = torch.cat([stylised, original.to(stylised)], dim=1)  # [B, 6, H, W]
+        copies = [pair]
+        for _ in range(self.augment_copies):
+            gen = self.generator if pair.device.type == "cpu" else None  # a CPU stream cannot drive CUDA draws
+            copies.append(random_translate_int(random_xflip(pair, 0.5, gen), 1.0, generator=gen))
+        both = torch.cat(copies)
+        return both[:, :3], both[:, 3:]
