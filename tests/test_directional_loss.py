@@ -83,7 +83,7 @@ def test_augmented_pairs_share_their_geometry_and_keep_an_aligned_guide_at_zero(
     assert s_aug.shape == (8, 3, 32, 32)
     torch.testing.assert_close(s_aug, o_aug * 0.5)
     assert not torch.equal(o_aug[2:4], original)  # the copies really moved
-    # the guide is the pair's own change: the statistics are nearly position-free, so augmenting keeps it ~0 (measured 0.006)
+    # the guide is the pair's own change; the statistics are nearly position-free: ~0 after augmenting (measured 0.006)
     guide = loss.guide(stylised[:1], original[:1])
     assert float(loss(stylised[:1], original[:1], guide)) < 0.05
     with pytest.raises(ConfigError, match="augment_copies"):
