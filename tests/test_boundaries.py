@@ -126,3 +126,20 @@ def test_camera_conditioned_backbone_and_conditional_boundary() -> None:
     assert abs(float(fit.normal @ other)) < 1e-5
     with pytest.raises(ConfigError, match="not a read-out dimension"):
         fit_backbone_boundary(g, read, ["probe", "mean"], "smile", num=8)
+
+
+def test_fit_boundary_command(tmp_path, capsys) -> None:
+    from toonlift.cli import main
+    from toonlift.demo.assets import shipped_path
+    from toonlift.stages.boundaries import load_boundary
+
+    g = str(shipped_path("photo", "generator"))
+    yaw, pitch = tmp_path / "yaw.safetensors", tmp_path / "pitch.safetensors"
+    common = ["--generator", g, "--num", "48", "--fraction", "0.25", "--batch", "48"]
+    assert main(["fit-boundary", *common, "--target", "yaw", "--output", str(yaw)]) == 0
+    assert "held-out accuracy" in capsys.readouterr().out
+    args = ["--target", "pitch", "--output", str(pitch), "--condition_on", f"[{yaw}]"]
+    assert main(["fit-boundary", *common, *args]) == 0
+    b_yaw, b_pitch = load_boundary(yaw), load_boundary(pitch)
+    assert b_pitch.meta["conditioned_on"] == ["yaw"] and abs(float(b_pitch.normal @ b_yaw.normal)) < 1e-5
+    assert main(["fit-boundary", *common, "--target", "yaw", "--output", str(tmp_path / "b.pt")]) == 2

@@ -48,6 +48,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.eg3d_gan.views:main",
         "render an EG3D generator's faces at fixed yaws (image, raw and depth grids) and export density meshes",
     ),
+    "fit-boundary": (
+        "toonlift.stages.boundaries.command:main",
+        "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",
+    ),
     "convert-eg3d": (
         "toonlift.plugins.eg3d.commands:convert_main",
         "convert an official EG3D network pickle to safetensors + JSON (needs --trust_pickle: unpickling runs code)",
