@@ -52,6 +52,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.rig_fit.avatar_viewer:main",
         "rig a world face (head_rig + deformation transfer) and write avatar.glb with morph targets + viewer.html",
     ),
+    "fit-boundary": (
+        "toonlift.stages.boundaries.command:main",
+        "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",
+    ),
     "convert-eg3d": (
         "toonlift.plugins.eg3d.commands:convert_main",
         "convert an official EG3D network pickle to safetensors + JSON (needs --trust_pickle: unpickling runs code)",

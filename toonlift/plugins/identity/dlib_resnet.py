@@ -193,12 +193,16 @@ class DlibResnetIdentityEncoder(IdentityEncoder):
         """dlib's input scaling of RGB values in ``[0, 255]``: ``(value - mean) / 256``."""
         return (pixels - self.mean) / 256.0
 
-    def features(self, x: Tensor) -> Tensor:
-        """Descriptor ``[B, 128]`` of normalised chips (see :meth:`normalise`)."""
+    def pooled(self, x: Tensor) -> Tensor:
+        """Average-pooled last-block activations ``[B, 256]`` of normalised chips (the input of the final linear)."""
         x = F.max_pool2d(F.relu(self.stem_aff(self.stem(x))), 3, 2)
         for block in self.blocks:
             x = block(x)
-        return self.fc(x.mean((2, 3)))
+        return x.mean((2, 3))
+
+    def features(self, x: Tensor) -> Tensor:
+        """Descriptor ``[B, 128]`` of normalised chips (see :meth:`normalise`)."""
+        return self.fc(self.pooled(x))
 
     def forward(self, image: Tensor) -> Tensor:
         return self.features(self.chip(image))
