@@ -43,11 +43,15 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "project": ["project", "--checkpoint", str(dummy), "--image", str(dummy), "--output_dir", str(out)],
         "invert-synthetic": ["invert-synthetic", "--generator", str(dummy), "--out", str(out)],
         "demo": ["demo", "--quick", "--out", str(out)],
+        "rig-viewer": ["rig-viewer", "--out", str(out)],
+        "eg3d-views": ["eg3d-views", "--generator", str(dummy), "--output_dir", str(out)],
     }
 
 
 @pytest.mark.parametrize("how", ["under_a_file", "read_only"])
-@pytest.mark.parametrize("command", ["fit", "blend", "export-generator", "project", "invert-synthetic", "demo"])
+@pytest.mark.parametrize(
+    "command", ["fit", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer", "eg3d-views"]
+)
 def test_every_command_refuses_an_unwritable_output_folder_before_work(tmp_path, capsys, command, how):
     out = _unwritable(tmp_path, how)
     argv = _commands(tmp_path, out)[command]

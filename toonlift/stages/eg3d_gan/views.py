@@ -19,6 +19,7 @@ from torch import Tensor
 
 from toonlift.errors import CheckpointError, ConfigError
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
+from toonlift.utils.output_dirs import check_writable_folder
 
 
 @torch.no_grad()
@@ -81,11 +82,10 @@ def main(argv: list[str]) -> int:
     a = _parser().parse_args(argv)
     if not a.seeds or not a.yaws:
         raise ConfigError("eg3d-views needs at least one seed (--seeds) and one yaw (--yaws).")
+    out = check_writable_folder(a.output_dir, "output folder (--output_dir)")
     g = load_model(a.generator, kind="backbones")
     if not isinstance(g, EG3DBackbone):
         raise CheckpointError(f"'{a.generator}' holds a {type(g).__name__}, not an EG3D generator (eg3d).")
-    out = Path(a.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
     images, raw, depth, ws = render_views(g, a.seeds, a.yaws, a.pitch, a.truncation)
     for name, x in (("views", images), ("raw", raw), ("depth", depth)):
         save_grid(x, out / f"{name}.png", nrow=len(a.yaws))

@@ -33,6 +33,7 @@ from toonlift.plugins.head_rig.prior import sample_latent
 from toonlift.synthetic.facs_templates import facs_templates
 from toonlift.synthetic.head_model import KINDS
 from toonlift.synthetic.render import DOMAINS
+from toonlift.utils.output_dirs import check_writable_folder
 
 TRANSFERS = ("dt", "naive")
 TEMPLATE_SETS = ("facs", "world")
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--templates", default="facs", choices=TEMPLATE_SETS, help="57 FACS-style or the world's 12")
     p.add_argument("--no_animation", action="store_true", help="write no driven sequence (the viewer has no play)")
     a = p.parse_args(argv)
+    check_writable_folder(a.out, "output folder (--out)")  # before the rigging, not after it
     info = write_rig_viewer(
         a.out,
         animate=not a.no_animation,
