@@ -44,11 +44,8 @@ def test_bad_numbers_are_refused_at_construction(build, expected):
     [
         (("--model.init_args.lr", ".nan"), "FinetuneModule: lr must be a finite number, got nan."),
         (
-            ("--model.init_args.lr", "nan"),
-            (
-                ("--model.init_args.lr", "nan"),  # YAML reads `nan` as a string: a type error naming the setting
-                "The setting `model.lr` is invalid: Expected a <class 'float'>. Got value: nan.",
-            ),
+            ("--model.init_args.lr", "nan"),  # YAML reads `nan` as a string: a type error naming the setting
+            "The setting `model.lr` is invalid: Expected a <class 'float'>. Got value: nan.",
         ),
         (("--model.init_args.lr", "-0.002"), "FinetuneModule: lr must be > 0, got -0.002."),
         (("--model.init_args.ema_decay", "1.5"), "FinetuneModule: ema_decay must be in [0, 1), got 1.5."),
