@@ -1,6 +1,6 @@
 """EG3D's 25-number camera label: OpenCV cam2world ``[4, 4]`` flattened, then normalised intrinsics ``[3, 3]``.
 
-Layout of ``c [B, 25]`` (EG3D ``docs/training_guide.md``): ``c[:, :16]`` is the camera-to-world matrix in the OpenCV
+Layout of ``c [B, 25]`` (the training guide of NVlabs/eg3d): ``c[:, :16]`` is the camera-to-world matrix in the OpenCV
 convention (camera x right, y down, z forward, row-major), ``c[:, 16:]`` the intrinsics with the focal length and the
 principal point divided by the image side (``[[f, 0, 0.5], [0, f, 0.5], [0, 0, 1]]``; FFHQ's ``f = 4.2647``).
 
