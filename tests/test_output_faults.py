@@ -45,13 +45,35 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "demo": ["demo", "--quick", "--out", str(out)],
         "rig-viewer": ["rig-viewer", "--out", str(out)],
         "eg3d-views": ["eg3d-views", "--generator", str(dummy), "--output_dir", str(out)],
+        "fit-boundary": [
+            "fit-boundary",
+            "--generator",
+            str(dummy),
+            "--target",
+            "yaw",
+            "--output",
+            str(out / "b.safetensors"),
+        ],
+        "convert-eg3d": [
+            "convert-eg3d",
+            "--pickle",
+            str(dummy),
+            "--output",
+            str(out / "g.safetensors"),
+            "--trust_pickle",
+            "true",
+        ],
     }
 
 
 @pytest.mark.parametrize("how", ["under_a_file", "read_only"])
 @pytest.mark.parametrize(
-    "command", ["fit", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer", "eg3d-views"]
-)
+    "command",
+    [
+        "fit", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer", "eg3d-views",
+        "fit-boundary", "convert-eg3d",
+    ],
+)  # fmt: skip
 def test_every_command_refuses_an_unwritable_output_folder_before_work(tmp_path, capsys, command, how):
     out = _unwritable(tmp_path, how)
     argv = _commands(tmp_path, out)[command]

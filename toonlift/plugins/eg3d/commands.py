@@ -28,6 +28,7 @@ def _convert_parser() -> ArgumentParser:
 def convert_main(argv: list[str]) -> int:
     """Entry of ``toonlift convert-eg3d``."""
     from toonlift.plugins.eg3d.convert import convert_eg3d_pickle
+    from toonlift.utils.output_dirs import check_writable_parent
 
     args = _convert_parser().parse_args(argv)
     if not args.output.endswith(".safetensors"):
@@ -36,6 +37,7 @@ def convert_main(argv: list[str]) -> int:
         )
     if args.key not in ("G_ema", "G", "D"):
         raise ConfigError(f"--key must be G_ema, G or D (the networks of an EG3D pickle), got '{args.key}'.")
+    check_writable_parent(args.output, "output file (--output)")
     out = convert_eg3d_pickle(args.pickle, args.output, args.trust_pickle, args.eg3d_repo, args.key)
     print(f"wrote {out} (+ {out.with_suffix('.json').name})")
     return 0

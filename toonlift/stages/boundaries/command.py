@@ -38,12 +38,14 @@ def main(argv: list[str]) -> int:
     from toonlift.plugins.export import load_model
     from toonlift.stages.boundaries.fit import fit_backbone_boundary, load_boundary
     from toonlift.stages.offsets.evaluation import analyser_readout
+    from toonlift.utils.output_dirs import check_writable_parent
 
     args = _parser().parse_args(argv)
     if not args.output.endswith(".safetensors"):
         raise ConfigError(
             f"--output must end in .safetensors (a .json sidecar is written beside it), got '{args.output}'."
         )
+    check_writable_parent(args.output, "output file (--output)")  # before sampling and fitting, not after
     conditions = {}
     for path in args.condition_on:
         b = load_boundary(path)
