@@ -202,3 +202,11 @@ def test_missing_latents_say_which_command_writes_them(tmp_path, capsys, monkeyp
     assert "latents come from `toonlift invert-synthetic`" in text
     with pytest.raises(DataError, match=r"does not exist. Write it first: `toonlift invert-synthetic"):
         load_latents(latents, 16)
+
+
+def test_max_steps_a_module_cannot_honour_is_refused_naming_its_own_setting(capsys):
+    # Stage 1 steps D and G (and their regularisers) per iteration: Lightning's max_steps would stop mid-iteration
+    assert main(["fit", "--config", CONFIG, "--trainer.max_steps", "1"]) == 2
+    text = one_paragraph(capsys.readouterr().err)
+    assert "--trainer.max_steps 1 cannot bound FinetuneModule" in text
+    assert "--model.init_args.max_iterations" in text

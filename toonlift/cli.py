@@ -293,9 +293,11 @@ def _cli_class():
             return folders
 
         def _run_subcommand(self, subcommand: str) -> None:
+            from toonlift.lightning_modules.base import check_step_limit
             from toonlift.utils.output_dirs import check_writable_folder
 
             if subcommand == "fit":  # before any training: a run must not find at its end that it cannot write
+                check_step_limit(self.model, self.trainer.max_steps)
                 for folder, what in dict(self._output_folders()).items():
                     check_writable_folder(folder, f"output folder ({what})")
             ckpt_path = self.config_init.get(subcommand, {}).get("ckpt_path") if self.subcommand else None

@@ -75,6 +75,8 @@ class EG3DGANModule(ToonModule):
             :func:`toonlift.plugins.eg3d.world_camera.synthetic_cond`; the data module must output ``pose``).
     """
 
+    own_step_limit = "--model.init_args.max_iterations"
+
     @classmethod
     def example_args(cls, workdir: Path) -> dict[str, Any]:
         g = EG3DBackbone(**EG3DBackbone.example_args(workdir))

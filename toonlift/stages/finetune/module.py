@@ -101,6 +101,8 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         export_discriminator_path: where the discriminator is exported at the end of fit (None: not exported).
     """
 
+    own_step_limit = "--model.init_args.max_iterations"
+
     @classmethod
     def example_args(cls, workdir: Path) -> dict[str, Any]:
         from toonlift.plugins.stylegan2 import StyleGAN2Backbone, StyleGAN2Discriminator
