@@ -108,3 +108,11 @@ def test_keep_term_holds_its_readout_and_is_off_by_default(parts, default_run):
         _search(parts, lambda_keep=1.0)
     with pytest.raises(ConfigError, match="lambda_keep"):
         _search(parts, keep=readout, lambda_keep=float("nan"))
+
+
+def test_same_inputs_same_offsets_bit_for_bit(parts):
+    # Stage 2's determinism on the CPU (Stage 1 and 3 are checked by their kill-and-resume tests)
+    _, _, ws, n = parts
+    search = _search(parts, num_steps=3)
+    first, second = search.run(ws, initial_offsets(n, 3.0, 2)), search.run(ws, initial_offsets(n, 3.0, 2))
+    assert torch.equal(first.offset, second.offset)
