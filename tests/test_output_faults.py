@@ -38,6 +38,7 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     cfg = _synthetic_config(tmp_path, "tiny.yaml", tmp_path / "run")
     return {
         "fit": ["fit", "--config", str(cfg), "--trainer.default_root_dir", str(out)],
+        "validate": ["validate", "--config", str(cfg), "--trainer.default_root_dir", str(out)],
         "blend": ["blend", "--low", str(dummy), "--high", str(dummy), "--output", str(out / "b.safetensors")],
         "export-generator": ["export-generator", str(dummy), str(out / "g.safetensors")],
         "project": ["project", "--checkpoint", str(dummy), "--image", str(dummy), "--output_dir", str(out)],
@@ -70,8 +71,8 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
 @pytest.mark.parametrize(
     "command",
     [
-        "fit", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer", "eg3d-views",
-        "fit-boundary", "convert-eg3d",
+        "fit", "validate", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer",
+        "eg3d-views", "fit-boundary", "convert-eg3d",
     ],
 )  # fmt: skip
 def test_every_command_refuses_an_unwritable_output_folder_before_work(tmp_path, capsys, command, how):

@@ -296,10 +296,11 @@ def _cli_class():
             from toonlift.lightning_modules.base import check_step_limit
             from toonlift.utils.output_dirs import check_writable_folder
 
-            if subcommand == "fit":  # before any training: a run must not find at its end that it cannot write
+            if subcommand == "fit":
                 check_step_limit(self.model, self.trainer.max_steps)
-                for folder, what in dict(self._output_folders()).items():
-                    check_writable_folder(folder, f"output folder ({what})")
+            # before any work: a run must not find at its end that it cannot write its logs, checkpoints or exports
+            for folder, what in dict(self._output_folders()).items():
+                check_writable_folder(folder, f"output folder ({what})")
             ckpt_path = self.config_init.get(subcommand, {}).get("ckpt_path") if self.subcommand else None
             try:
                 super()._run_subcommand(subcommand)
