@@ -27,7 +27,7 @@ offer one: defining the methods is enough.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import torch
@@ -45,6 +45,35 @@ class NoiseInputs(Protocol):
     ) -> list[Tensor]:
         """One standard-normal map per noise input, each ``[batch, 1, r, r]``."""
         ...
+
+
+NOISE_MODES = ("const", "random", "none")
+
+
+def select_noise(
+    noise: list[Tensor] | None,
+    noise_mode: str,
+    count: int,
+    stored: Callable[[], list[Tensor]],
+    fresh: Callable[[], list[Tensor]],
+) -> list[Tensor | None]:
+    """The noise maps a synthesis call uses: the caller's ``noise`` (exactly ``count`` maps), else by ``noise_mode``
+    the backbone's stored maps (``"const"``), fresh ones (``"random"``) or none (``"none"``).
+
+    Raises:
+        ConfigError: a wrong number of maps, or an unknown mode.
+    """
+    if noise is not None:
+        if len(noise) != count:
+            raise ConfigError(f"noise must hold {count} maps (one per noise input), got {len(noise)}.")
+        return list(noise)
+    if noise_mode == "const":
+        return list(stored())
+    if noise_mode == "random":
+        return list(fresh())
+    if noise_mode == "none":
+        return [None] * count
+    raise ConfigError(f"noise_mode must be one of {', '.join(NOISE_MODES)}; got {noise_mode!r}.")
 
 
 @runtime_checkable

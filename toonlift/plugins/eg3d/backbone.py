@@ -22,6 +22,7 @@ from torch import Tensor
 
 from toonlift.errors import ConfigError
 from toonlift.plugins.backbones.base import Backbone, BackboneOutput
+from toonlift.plugins.backbones.capabilities import select_noise
 from toonlift.plugins.eg3d.camera import COND_DIM, FFHQ_FOCAL, degrees, orbit_cond, sample_orbit_angles
 from toonlift.plugins.eg3d.decoder import TriplaneDecoder
 from toonlift.plugins.eg3d.mapping import CameraMapping
@@ -30,7 +31,6 @@ from toonlift.plugins.eg3d.rays import camera_rays
 from toonlift.plugins.eg3d.renderer import RenderOptions, render_rays
 from toonlift.plugins.eg3d.superres import SR_PRESETS, SuperResolution, sr_output_resolution
 
-NOISE_MODES = ("const", "random", "none")
 FEATURES = ("planes", "feature_image")
 
 # Architectures by name: EG3D's official FFHQ 512 generator and toonlift's small CPU model (64 px, 32^2 rays) for
@@ -306,17 +306,8 @@ class EG3DBackbone(Backbone):
         ]
 
     def _noise_list(self, batch: int, noise_mode: str, noise: list[Tensor] | None) -> list[Tensor | None]:
-        if noise is not None:
-            if len(noise) != self.planes.num_noise:
-                raise ConfigError(f"noise must hold {self.planes.num_noise} maps (one per layer), got {len(noise)}.")
-            return list(noise)
-        if noise_mode == "const":
-            return list(self.planes.stored_noise())
-        if noise_mode == "random":
-            return list(self.make_noise(batch))
-        if noise_mode == "none":
-            return [None] * self.planes.num_noise
-        raise ConfigError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}.")
+        fresh = lambda: self.make_noise(batch)  # noqa: E731
+        return select_noise(noise, noise_mode, self.planes.num_noise, self.planes.stored_noise, fresh)
 
     # ------------------------------------------------------------------ synthesis
     def synthesize_planes(self, ws: Tensor, noise_mode: str = "const", noise: list[Tensor] | None = None) -> Tensor:

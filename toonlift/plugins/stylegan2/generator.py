@@ -29,10 +29,9 @@ from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
 from toonlift.plugins.backbones.base import Backbone, BackboneOutput
+from toonlift.plugins.backbones.capabilities import select_noise
 from toonlift.plugins.stylegan2.layers import ConstantInput, EqualLinear, PixelNorm, StyledConv, ToRGB
 from toonlift.plugins.stylegan2.modulation import modulation_weights
-
-NOISE_MODES = ("const", "random", "none")
 
 
 def stylegan2_channels(
@@ -272,17 +271,8 @@ class StyleGAN2Backbone(Backbone):
         ]
 
     def _noise_list(self, batch: int, noise_mode: str, noise: list[Tensor] | None) -> list[Tensor | None]:
-        if noise is not None:
-            if len(noise) != self.num_layers:
-                raise ConfigError(f"noise must hold {self.num_layers} tensors (one per layer), got {len(noise)}")
-            return list(noise)
-        if noise_mode == "const":
-            return [getattr(self.noises, f"noise_{i}") for i in range(self.num_layers)]
-        if noise_mode == "random":
-            return self.make_noise(batch)
-        if noise_mode == "none":
-            return [None] * self.num_layers
-        raise ConfigError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        stored = lambda: [getattr(self.noises, f"noise_{i}") for i in range(self.num_layers)]  # noqa: E731
+        return select_noise(noise, noise_mode, self.num_layers, stored, lambda: self.make_noise(batch))
 
     # ------------------------------------------------------------------ synthesis
     def synthesis(
