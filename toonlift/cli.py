@@ -52,6 +52,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.rig_fit.avatar_viewer:main",
         "rig a world face (head_rig + deformation transfer) and write avatar.glb with morph targets + viewer.html",
     ),
+    "animate": (
+        "toonlift.stages.rig_fit.animate:main",
+        "drive a rig-viewer avatar from 2-D landmarks (--synthetic: known weights; writes GIF, animation, metrics)",
+    ),
     "fit-boundary": (
         "toonlift.stages.boundaries.command:main",
         "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",

@@ -51,6 +51,7 @@ def solve_weights(
     iterations: int = 20,
     tol: float = 1e-8,
     init: np.ndarray | None = None,
+    ridge: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights ``beta`` ``[K]`` in ``[0, 1]`` and the camera ``(m, t)`` that explain 2-D landmarks.
 
@@ -61,6 +62,8 @@ def solve_weights(
         iterations: most pose/weights alternations.
         tol: stop when no weight moves by more than this.
         init: ``[K]`` starting weights (e.g. the previous frame's); default zeros.
+        ridge: Tikhonov weight ``lambda`` (pixels squared): adds ``lambda ||beta||^2``, which keeps weakly observed
+            targets near 0 under landmark noise (0: plain bounded least squares).
 
     Returns:
         ``(beta [K], m [2, 3], t [2])``.
@@ -79,7 +82,10 @@ def solve_weights(
         m, t = fit_weak_perspective(shape, observed)
         a = (offsets @ m.T).reshape(k, -1).T  # [2L, K]
         b = (observed - project_weak_perspective(neutral, m, t)).reshape(-1)  # [2L]
-        new = lsq_linear(a, b, bounds=(0.0, 1.0), method="bvls").x if k else beta
+        if ridge > 0:
+            a, b = np.vstack([a, np.sqrt(ridge) * np.eye(k)]), np.concatenate([b, np.zeros(k)])
+        # bvls can return -1e-17: clip so the bounds hold exactly
+        new = np.clip(lsq_linear(a, b, bounds=(0.0, 1.0), method="bvls").x, 0.0, 1.0) if k else beta
         done = np.abs(new - beta).max(initial=0.0) <= tol
         beta = new
         if done:
@@ -109,20 +115,21 @@ def jitter(weights: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.diff(x, n=2, axis=0) ** 2)))
 
 
-def identifiable_targets(offsets: np.ndarray, tol: float = 0.1) -> list[int]:
+def identifiable_targets(offsets: np.ndarray, tol: float = 0.1, min_share: float = 0.02) -> list[int]:
     """Indices of targets whose frontal 2-D landmark motion is not (nearly) a combination of earlier kept ones.
 
     ``offsets`` ``[K, L, 3]``; a target is kept when the part of its ``(x, y)`` motion outside the span of the
-    kept ones is more than ``tol`` of its norm (and it moves landmarks at all). Depth-only motions, eyeball turns
-    and halves of a target already kept whole are dropped.
+    kept ones is more than ``tol`` of its norm, and its norm is more than ``min_share`` of the largest target's
+    (smaller motions drown in pixel noise). Depth-only motions, eyeball turns and halves of a target already kept
+    whole are dropped.
     """
     cols = np.asarray(offsets, np.float64)[..., :2].reshape(len(offsets), -1)  # [K, 2L]
-    scale = np.abs(cols).max(initial=0.0)
+    scale = np.linalg.norm(cols, axis=1).max(initial=0.0)
     kept: list[int] = []
     basis = np.zeros((0, cols.shape[1]))
     for i, c in enumerate(cols):
         norm = np.linalg.norm(c)
-        if norm <= 1e-3 * scale or norm == 0.0:
+        if norm <= min_share * scale or norm == 0.0:
             continue
         residual = c - basis.T @ (basis @ c)
         if np.linalg.norm(residual) > tol * norm:
