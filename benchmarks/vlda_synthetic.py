@@ -125,6 +125,13 @@ def main() -> None:
         help="box adjustment of the ellipsoid prior (GAN2Shape: face for CelebA crops, synface)",
     )
     ap.add_argument("--prior-relief", type=float, default=0.11, help="apex-to-rim depth of the prior (GAN2Shape 0.11)")
+    ap.add_argument(
+        "--view-prior",
+        default="none",
+        choices=("none", "analyser"),
+        help="add the face analyser's head-pose estimate to the view network's output (default none: GAN2Shape)",
+    )
+    ap.add_argument("--view-prior-scale", type=float, default=1.0, help="multiplier of the estimated angles")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
     ap.add_argument("--quick", action="store_true", help="smoke run: shipped photo generator, 2 faces, tiny schedule")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
@@ -173,7 +180,8 @@ def main() -> None:
         images=VLDAImages(latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"])),
         image_size=args.image_size,
         schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
-        training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks),
+        training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks,
+                              view_prior=args.view_prior, view_prior_scale=args.view_prior_scale),
         networks=VLDANetworks(net_width=args.net_width), output=AvatarOutput(str(out / "vlda")),
         prior=FacePrior(category=args.prior_category, relief=args.prior_relief),
     )  # fmt: skip
@@ -203,6 +211,7 @@ def main() -> None:
         "schedule": {k: getattr(args, k) for k in ("first", "later", "stages", "init", "batch", "collect")},
         "perc_weight": args.perc_weight,
         "prior": {"category": args.prior_category, "relief": args.prior_relief},
+        "view_prior": {"kind": args.view_prior, "scale": args.view_prior_scale},
         "net_width": args.net_width,
         "disc_blocks": args.disc_blocks,
         "image_size": args.image_size,
@@ -275,7 +284,7 @@ def _scored(out: Path) -> dict:
 
 # Settings that must agree for runs to be merged into one table.
 _SAME = ("seed", "generator", "cartoon_generator", "discriminator", "schedule", "perc_weight", "net_width",
-         "disc_blocks", "image_size", "projection_steps", "mask_region", "prior")  # fmt: skip
+         "disc_blocks", "image_size", "projection_steps", "mask_region", "prior", "view_prior")  # fmt: skip
 
 
 def _cat_lists(trees: list[dict]) -> dict:

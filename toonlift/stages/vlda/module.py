@@ -39,6 +39,7 @@ from toonlift.stages.vlda.projector import LatentProjector
 from toonlift.stages.vlda.schedule import Schedule, ScheduleState
 from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.variants import load_variants, write_variants
+from toonlift.stages.vlda.view_prior import make_view_prior
 from toonlift.stages.vlda.vlda_params import PseudoSampling, rescale_depth
 from toonlift.utils.rng import derive_seed
 
@@ -129,6 +130,7 @@ class VLDAModule(ToonModule):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same initial networks for every image and every resume
             self.nets = rc.VLDANets(image_size, generator.w_dim, nw.zdim, nw.net_width, nw.enc_width)
+        self.nets.view_prior = make_view_prior(tc.view_prior, tc.view_prior_scale)
         self._initial = {k: v.detach().clone() for k, v in self.nets.state_dict().items()}
         self.state = ScheduleState()
         self.state.skip_empty(self.schedule)

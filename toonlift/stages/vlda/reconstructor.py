@@ -6,6 +6,7 @@ renderer (``toonlift.plugins.renderers.depth_map``), so the LightningModule only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -44,6 +45,9 @@ class VLDANets(nn.Module):
         self.netV = Encoder(3, 6, image_size, nf)
         self.netL = Encoder(3, 4, image_size, nf)
         self.netE = ResEncoder(3, style_dim, image_size, enc_nf)
+        # optional fixed head-pose estimate added to V's decoded view (``view_prior``); a plain callable, never a
+        # submodule, so parameters, state dicts and checkpoints are those of the paper's networks
+        self.view_prior: Callable[[Tensor], Tensor] | None = None
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         """Parameters trained in ``phase`` (``init``: D; ``step1``: A; ``step2``: E; ``step3``: D, A, V, L)."""
@@ -95,11 +99,17 @@ class Canonical:
     texture: Tensor
 
 
+def predict_view(nets: VLDANets, images: Tensor, ranges: Ranges) -> Tensor:
+    """Views ``[B, 6]`` of ``images`` ``[B, 3, S, S]``: V's decoded output, plus ``nets.view_prior`` if set."""
+    view = decode_view(nets.netV(images), ranges.rotation_deg, ranges.xy_translation, ranges.z_translation)
+    return view if nets.view_prior is None else view + nets.view_prior(images)
+
+
 def predict_canonical(nets: VLDANets, image: Tensor, renderer: nn.Module, ranges: Ranges) -> Canonical:
     """Run D, A, V, L on ``image`` ``[1, 3, S, S]`` and shade the canonical texture."""
     depth = rescale_depth(nets.netD(image), ranges.min_depth, ranges.max_depth, ranges.border)
     albedo = nets.netA(image)
-    view = decode_view(nets.netV(image), ranges.rotation_deg, ranges.xy_translation, ranges.z_translation)
+    view = predict_view(nets, image, ranges)
     light = decode_light(nets.netL(image))
     normal = renderer.normals(depth)
     texture, shading = shade(albedo, normal, light)
@@ -195,7 +205,7 @@ def projected_loss(
     V and L predict each sample's view and light; the input's canonical depth, albedo and normals are shared (and,
     with ``flip``, their mirror image must explain the sample too).
     """
-    view = decode_view(nets.netV(proj), ranges.rotation_deg, ranges.xy_translation, ranges.z_translation)
+    view = predict_view(nets, proj, ranges)
     light = decode_light(nets.netL(proj))
     b = proj.shape[0]
     shapes = [canon, mirrored(canon, renderer)] if flip else [canon]

@@ -68,6 +68,9 @@ class VLDATraining:
         disc_blocks: discriminator blocks in the step-2 feature loss.
         flip_stages: per stage, whether step 3 adds the mirrored-shape (symmetry) terms; stages beyond the list
             have none (GAN2Shape CelebA: ``[true, false, false, false]``).
+        view_prior: ``none`` (GAN2Shape: the view is V's output) or ``analyser`` (the face analyser's head-pose
+            estimate of each image is added to V's output, so V learns a residual; ``toonlift.stages.vlda.view_prior``).
+        view_prior_scale: multiplier of the estimated angles.
     """
 
     lr: float = 1e-4
@@ -79,9 +82,14 @@ class VLDATraining:
     tail_layers: int = 2
     disc_blocks: int = 4
     flip_stages: tuple[bool, ...] = (True, False, False, False)
+    view_prior: str = "none"
+    view_prior_scale: float = 1.0
 
     def __post_init__(self) -> None:
         owner = "VLDAModule training"
+        if self.view_prior not in ("none", "analyser"):
+            raise ConfigError(f"training.view_prior must be 'none' or 'analyser', got {self.view_prior!r}.")
+        checks.non_negative(owner, "view_prior_scale", self.view_prior_scale)
         checks.positive(owner, "lr", self.lr)
         for name in ("weight_decay", "lam_regular", "lam_smooth"):
             checks.non_negative(owner, name, getattr(self, name))
