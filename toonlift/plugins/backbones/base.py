@@ -166,10 +166,12 @@ class Backbone(PluginExample, nn.Module, ABC):
         truncation_latent: Tensor | None = None,
         noise_mode: str = "const",
         return_features: tuple[str, ...] = (),
+        **synthesis_kwargs: Any,
     ) -> BackboneOutput:
-        """``synthesis(mapping(z))``: codes ``[B, z_dim]`` to a :class:`BackboneOutput`."""
+        """``synthesis(mapping(z, cond), cond)``: codes ``[B, z_dim]`` to a :class:`BackboneOutput`; further keywords
+        (a backbone's own synthesis options, e.g. ``noise``, ``swap_features``) go to :meth:`synthesis`."""
         ws = self.mapping(z, cond, truncation=truncation, truncation_latent=truncation_latent)
-        return self.synthesis(ws, cond, noise_mode=noise_mode, return_features=return_features)
+        return self.synthesis(ws, cond, noise_mode=noise_mode, return_features=return_features, **synthesis_kwargs)
 
     def broadcast_ws(self, ws: Tensor) -> Tensor:
         """Return W+ ``[B, num_ws, w_dim]`` from a single ``[B, w_dim]`` latent or W+ itself."""

@@ -363,19 +363,3 @@ class EG3DBackbone(Backbone):
             cond=cond,
             features={k: v for k, v in features.items() if k in return_features},
         )
-
-    def forward(
-        self,
-        z: Tensor,
-        cond: Tensor | None = None,
-        truncation: float = 1.0,
-        truncation_latent: Tensor | None = None,
-        noise_mode: str = "const",
-        return_features: tuple[str, ...] = (),
-        noise: list[Tensor] | None = None,
-        jitter: bool | None = None,
-        generator: torch.Generator | None = None,
-    ) -> BackboneOutput:
-        """``synthesis(mapping(z, cond), cond)``; see :meth:`synthesis`."""
-        ws = self.mapping(z, cond, truncation=truncation, truncation_latent=truncation_latent)
-        return self.synthesis(ws, cond, noise_mode, return_features, noise=noise, jitter=jitter, generator=generator)

@@ -333,23 +333,6 @@ class StyleGAN2Backbone(Backbone):
             skip = to_rgb(out, ws[:, 2 * k + 3], skip)
         return BackboneOutput(image=skip.contiguous(), ws=ws, features=features)
 
-    def forward(
-        self,
-        z: Tensor,
-        cond: Tensor | None = None,
-        truncation: float = 1.0,
-        truncation_latent: Tensor | None = None,
-        noise_mode: str = "const",
-        return_features: tuple[str, ...] = (),
-        noise: list[Tensor] | None = None,
-        swap_features: dict[str, Tensor] | None = None,
-    ) -> BackboneOutput:
-        """``synthesis(mapping(z))`` for codes ``z [B, style_dim]``; see :meth:`synthesis` for the rest."""
-        ws = self.mapping(z, cond, truncation=truncation, truncation_latent=truncation_latent)
-        return self.synthesis(
-            ws, noise_mode=noise_mode, return_features=return_features, noise=noise, swap_features=swap_features
-        )
-
     def set_fused_modconv(self, fused: bool | None) -> None:
         """Choose the modulated-convolution formulation (``None`` = automatic; see ``functional.modconv``)."""
         for m in self.modules():
