@@ -121,8 +121,9 @@ def main() -> None:
     ap.add_argument(
         "--prior-category",
         default="face",
-        choices=("face", "synface", "none"),
-        help="box adjustment of the ellipsoid prior (GAN2Shape: face for CelebA crops, synface)",
+        choices=("face", "synface", "none", "rig"),
+        help="box adjustment of the ellipsoid prior (GAN2Shape: face for CelebA crops, synface), or rig: the "
+        "shipped 3DMM rig's fitted depth",
     )
     ap.add_argument("--prior-relief", type=float, default=0.11, help="apex-to-rim depth of the prior (GAN2Shape 0.11)")
     ap.add_argument(

@@ -68,16 +68,18 @@ def refit_to_landmarks(
     reg_scale = (w_reg * weights.to(latent)).sqrt()
     e = SLICES["expression"]
     out = latent.detach().clone()
+    lm = rig.landmarks  # only the 68 landmark vertices are needed: [68, 3] bases instead of [V, 3]
+    mean, id_basis, exp_basis = rig.mean[lm], rig.identity_basis[:, lm], rig.expression_basis[:, lm]
     for b in range(latent.shape[0]):
         base, target = out[b], landmarks[b].to(latent)
 
         def residual(free: Tensor, base: Tensor = base, target: Tensor = target) -> Tensor:
             lat = base.index_put((cols,), free)
-            obj = rig.mean + torch.einsum("k,kvc->vc", lat[SLICES["identity"]], rig.identity_basis)
-            obj = obj + torch.einsum("e,evc->vc", lat[e], rig.expression_basis)
-            cam = rig_camera_vertices(obj[None, rig.landmarks], lat[None, SLICES["pose"]])
-            lm = project(cam, K)[0, :, :2]
-            return torch.cat([((lm - target) * lm_scale).reshape(-1), reg_scale * free])
+            obj = mean + torch.einsum("k,kvc->vc", lat[SLICES["identity"]], id_basis)
+            obj = obj + torch.einsum("e,evc->vc", lat[e], exp_basis)
+            cam = rig_camera_vertices(obj[None], lat[None, SLICES["pose"]])
+            pix = project(cam, K)[0, :, :2]
+            return torch.cat([((pix - target) * lm_scale).reshape(-1), reg_scale * free])
 
         free = base[cols].clone()
         for _ in range(iterations):
