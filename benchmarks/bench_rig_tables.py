@@ -2,6 +2,7 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_rig_tables.py --faces 50 --out outputs/bench_rig_tables
     OMP_NUM_THREADS=1 python benchmarks/bench_rig_tables.py --faces 4 --domains photo --stage3 2 --out /tmp/smoke
+    OMP_NUM_THREADS=1 python benchmarks/bench_rig_tables.py --faces 30 --compare analyser A.ckpt B.safetensors
 
 ``--faces`` unseen faces of world seed ``--seed`` (training used seeds 0 and 1) per domain (photo, cartoon, toon+),
 rendered at 64 px (the regressor's input; low-detail mesh, the rig's topology), scored in **256-px units** (pixels
@@ -197,6 +198,35 @@ def print_tables(name: str, res: dict) -> None:
     )
 
 
+@torch.no_grad()
+def compare_coarse(weights: list[str], seed: int, count: int, domains: list[str]) -> None:
+    """Coarse rows only, for several regressors (``"analyser"`` = the untrained analyser-trunk start)."""
+    from toonlift.stages.rig_fit.regressor import CoarseRegressor
+
+    rig = HeadRigBackbone(image_size=SIZE, detail="low")
+    worlds = {d: render_world(seed, count, d) for d in domains}
+    print("| regressor | domain | eyes | nose | brow | mouth | contour | total | photometric L1 | R² id / exp / pose |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for w in weights:
+        if w == "analyser":
+            net = CoarseRegressor(trunk="analyser", prior_domain="photo,cartoon,toon+").eval()
+        else:
+            net = load_coarse_regressor(w)
+        for d, world in worlds.items():
+            lat = net(world["image"])
+            out = rig.synthesis(lat)
+            err = (out.landmarks - world["landmarks"]).norm(dim=-1) * PX256  # [N, 68]
+            cells = " | ".join(f"{err[:, list(GROUPS[g])].mean():.2f}" for g in TABLE1_GROUPS)
+            m = out.mask * world["mask"]
+            photo = float((((out.image - world["image"]).abs() / 2).mean(1, keepdim=True) * m).sum() / m.sum())
+            true = world["latent"]
+            p = SLICES["pose"].start
+            r2 = [pooled_r2(lat[:, SLICES[g]], true[:, SLICES[g]]) for g in ("identity", "expression")]
+            r2.append(pooled_r2(lat[:, p : p + 3], true[:, p : p + 3]))
+            r2_text = " / ".join(f"{float(v):.2f}" for v in r2)
+            print(f"| {Path(w).name} | {d} | {cells} | {err.mean():.2f} | {photo:.4f} | {r2_text} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--weights", default=None, help="regressor (.safetensors or a rig_fit .ckpt); default shipped")
@@ -205,8 +235,12 @@ def main() -> None:
     ap.add_argument("--domains", nargs="+", default=["photo", "cartoon", "toon+"])
     ap.add_argument("--stage3", type=int, default=20, help="Stage 3's benchmark faces to score (0: none)")
     ap.add_argument("--out", default="outputs/bench_rig_tables")
+    ap.add_argument("--compare", nargs="+", default=None, help="only coarse rows of these regressors ('analyser')")
     args = ap.parse_args()
     print(report_header())
+    if args.compare:
+        compare_coarse(args.compare, args.seed, args.faces, args.domains)
+        return
     print(f"weights: {args.weights or 'shipped'}; world seed {args.seed}; gate {GATED}")
     regressor = load_coarse_regressor(args.weights)
     rig = HeadRigBackbone(image_size=SIZE, detail="low")

@@ -48,7 +48,7 @@ class Refinement:
 
 
 # The gated fine stage measured in benchmarks/bench_rig_tables.py: pass **GATED to refine_to_landmarks.
-GATED = {"gate_px": 3.0}
+GATED = {"gate_px": 3.0, "align_pose": True}
 
 
 def shrunk_targets(coarse: Tensor, landmarks: Tensor, shrink_px: float, px_scale: float) -> Tensor:
@@ -90,8 +90,9 @@ def refine_to_landmarks(
         gate_size: image side the gate's pixels refer to.
         shrink_px: shorten every residual by this many pixels (:func:`shrunk_targets`) before the solve (0: every
             anchor moves onto its landmark, as the paper).
-        align_pose: first re-fit the pose (yaw, pitch, roll, shift, scale) to the landmarks
-            (:func:`~.refit.refit_to_landmarks`).
+        align_pose: first re-fit the head's rotation (yaw, pitch, roll) to the landmarks
+            (:func:`~.refit.refit_to_landmarks`), so that a rotation error of the coarse fit is not absorbed into the
+            shape (shift and scale stay: re-fitting them absorbs shape errors instead).
 
     ``GATED`` is the rule measured on synthetic faces (``benchmarks/bench_rig_tables.py``, ``docs/rig.md``): the
     mean-residual gate at 3 px (256-px units), then the paper's solve. A coarse fit that is already close leaves a
@@ -122,7 +123,7 @@ def refine_to_landmarks(
     if gate_px > 0 and residual <= gate_px:  # the coarse fit is within the gate: keep it
         return Refinement(obj[0], cam[0], obj[0], coarse_lm, torch.zeros_like(coarse_lm), flat[0], gated=True)
     if align_pose:
-        flat = refit_to_landmarks(rig, flat, landmarks[None].to(flat), groups="pose")
+        flat = refit_to_landmarks(rig, flat, landmarks[None].to(flat), groups="rotation")
         lat = split_latent(flat)
     with torch.no_grad():
         cam = rig_camera_vertices(obj, lat.pose)

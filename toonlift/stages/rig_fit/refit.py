@@ -23,7 +23,8 @@ from toonlift.synthetic.render import FOV_DEG
 REFIT_GROUPS = {
     "expression": ("expression",),
     "identity+expression": ("identity", "expression"),
-    "pose": ("pose",),  # the rigid alignment the fine stage starts from (no prior on the pose)
+    "pose": ("pose",),  # rigid alignment: rotation, shift and scale (no prior on the pose)
+    "rotation": ("rotation",),  # yaw, pitch and roll only: the fine stage's re-alignment
 }
 
 
@@ -46,7 +47,8 @@ def refit_to_landmarks(
         latent: coarse latents ``[B, 53]``; pose, albedo and light stay as they are.
         landmarks: target landmarks ``[B, 68, 2]``.
         groups: ``"expression"`` (002's "Adjust Exp"), ``"identity+expression"`` ("Adjust Id+Exp"), or ``"pose"``
-            (yaw, pitch, roll, shift and scale: the rigid alignment to the landmarks, no prior).
+            (yaw, pitch, roll, shift and scale: the rigid alignment to the landmarks, no prior) or ``"rotation"``
+            (yaw, pitch and roll only).
         iterations: Gauss-Newton steps.
         w_lan, w_reg, w_id, w_exp: the coarse loss's weights (paper defaults).
         damping: Levenberg-Marquardt damping relative to each coefficient's diagonal of the normal matrix.
@@ -59,9 +61,10 @@ def refit_to_landmarks(
     if landmarks.shape[-2:] != (68, 2) or landmarks.shape[0] != latent.shape[0]:
         raise ConfigError(f"refit_to_landmarks needs landmarks [B, 68, 2] for latents [B, 53]; got {landmarks.shape}.")
     names = REFIT_GROUPS[groups]
-    cols = torch.cat([torch.arange(SLICES[g].start, SLICES[g].stop) for g in names])  # free coefficients
-    prior = {"identity": w_id, "expression": w_exp, "pose": 0.0}
-    weights = torch.cat([torch.full((SLICES[g].stop - SLICES[g].start,), prior[g]) for g in names])
+    spans = {**SLICES, "rotation": slice(SLICES["pose"].start, SLICES["pose"].start + 3)}
+    cols = torch.cat([torch.arange(spans[g].start, spans[g].stop) for g in names])  # free coefficients
+    prior = {"identity": w_id, "expression": w_exp, "pose": 0.0, "rotation": 0.0}
+    weights = torch.cat([torch.full((spans[g].stop - spans[g].start,), prior[g]) for g in names])
     K = fov_to_intrinsics(FOV_DEG, rig.image_size).to(latent)
     unit = PAPER_INPUT / rig.image_size
     lm_scale = (w_lan / 68) ** 0.5 * unit  # residual rows whose squares sum to w_l * L_lan
