@@ -130,8 +130,8 @@ def run_domain(regressor: torch.nn.Module, rig: HeadRigBackbone, world: dict) ->
             lm = rig.synthesis(lt[None]).landmarks[0]
             rows[key].append(score_method(rig, world, i, cam, lt, lm, obj))
         for key, kw in (("fine (gated)", GATED), ("fine (paper)", {})):
-            if key == "fine (paper)" and not rows["fine (gated)"][-1]["gated"]:
-                # the gate let the face through: the gated result is the paper's solve (same inputs), not redone
+            if key == "fine (paper)" and set(GATED) == {"gate_px"} and not rows["fine (gated)"][-1]["gated"]:
+                # a pure gate let the face through: the gated result is the paper's solve (same inputs), not redone
                 rows[key].append({**rows["fine (gated)"][-1]})
                 t_fine[key].append(t_fine["fine (gated)"][-1])
                 continue

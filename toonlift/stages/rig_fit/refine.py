@@ -94,12 +94,13 @@ def refine_to_landmarks(
             (:func:`~.refit.refit_to_landmarks`), so that a rotation error of the coarse fit is not absorbed into the
             shape (shift and scale stay: re-fitting them absorbs shape errors instead).
 
-    ``GATED`` is the rule measured on synthetic faces (``benchmarks/bench_rig_tables.py``, ``docs/rig.md``): the
-    mean-residual gate at 3 px (256-px units), then the paper's solve. A coarse fit that is already close leaves a
-    residual that is mostly shape the basis cannot express where the landmarks sit (toon+ eyes clipped to the photo
-    prior: residuals 1.5-2.6 px); pulling 68 vertices onto it moves the surface around them the wrong way in 3D (the
-    camera-space vertex error rose on 15 of 16 such faces). On regressed fits the solve lowered it on every face.
-    Re-aligning the pose first, or shortening the residuals, measured worse (``docs/rig.md``).
+    ``GATED`` is the rule measured on synthetic faces (``benchmarks/bench_rig_tables.py``, ``docs/rig.md``): keep a
+    coarse fit whose mean landmark residual is within 3 px (256-px units), else re-fit the head's rotation, then the
+    paper's solve. A coarse fit that is already close leaves residuals that are mostly shape the basis cannot express
+    where the landmarks sit (toon+ eyes clipped to the photo prior: 1.5-2.6 px); pulling 68 vertices onto them moved
+    the surface the wrong way in 3D on 15 of 16 such faces. Without re-alignment a rotation error of the coarse fit
+    ends up in the shape (pose-free vertex error worse on 27-34 of 50 regressed faces; 1-7 with it). It lowers every
+    mean 3D error but is not a bound: 1-5 of 50 faces per domain still get a slightly worse camera-space error.
     """
     from toonlift.stages.rig_fit.refit import refit_to_landmarks
 
