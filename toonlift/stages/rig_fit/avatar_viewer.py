@@ -55,7 +55,8 @@ def rig_offsets(template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, fa
     # vertices no template moves (eyeballs, neck, the back of the head) are pinned
     pins = np.nonzero(np.abs(basis).max(axis=(0, 2)) < 1e-9)[0]
     dt = DeformationTransfer(template, neutral, faces, pinned=pins)
-    return np.stack([dt.transfer(template + b) - neutral for b in basis]).astype(np.float32)
+    # one factorisation, then every template's three coordinates as right-hand sides of one back-substitution
+    return (dt.transfer_many(template[None] + basis) - neutral).astype(np.float32)
 
 
 def synthetic_animation(names: list[str], fps: float = 25.0, seconds_each: float = 1.2) -> dict:
