@@ -100,6 +100,17 @@ class DlibLandmarkDetector(LandmarkDetector):
             out.append(sorted(found, key=lambda f: -(f[0][2] - f[0][0]) * (f[0][3] - f[0][1])))
         return out
 
+    def landmarks_in_box(self, image: Any, box: tuple[float, float, float, float]) -> Any:
+        """The 68 points ``[68, 2]`` (numpy, pixels) of the face in ``box`` ``(x0, y0, x1, y1)`` of one ``[H, W, 3]``
+        uint8 RGB image, without the HOG search: the shape predictor alone (about 1 ms), for tracking a face from
+        frame to frame with a box carried over from the previous frame's points."""
+        import numpy as np
+
+        dlib = import_dlib()
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        shape = self._predictor(np.ascontiguousarray(image), dlib.rectangle(x0, y0, x1, y1))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+
     def forward(self, image: Tensor, *extra: object) -> Landmarks:
         """Landmarks of the largest face of each image ``[B, 3, H, W]`` in ``[-1, 1]``."""
         del extra
