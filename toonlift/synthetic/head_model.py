@@ -220,6 +220,21 @@ def model_anchors(detail: str = "high") -> tuple[np.ndarray, np.ndarray]:
     return a["anchor"], a["movable"]
 
 
+def eye_regions(detail: str = "high") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(eyeballs, rings)``: vertex indices of each eyeball and of the skin ring of lids around its opening
+    (subject's right eye first). The ring is the skin in front of the eyeball within twice the almond opening."""
+    from toonlift.synthetic.head_shape import almond_distance
+
+    a = _model_arrays(detail)
+    mean, kind = a["mean"], a["vertex_kinds"]
+    balls, rings = [], []
+    for c, name in zip(eye_centers(), ("eye_right", "eye_left")):
+        balls.append(np.nonzero(kind == KINDS[name])[0])
+        near = (almond_distance(mean, c) < 2.0) & (mean[:, 2] > c[2]) & (np.abs(mean[:, 0] - c[0]) < 0.2)
+        rings.append(np.nonzero(near & (kind == KINDS["skin"]))[0])
+    return balls, rings
+
+
 @lru_cache(maxsize=2)
 def build_head_model(detail: str = "high") -> HeadModel:
     """Build (once per process and detail, ~1 s) the head model on CPU.

@@ -11,8 +11,9 @@ Jacobian). The centres and scales come from the identity's own geometry:
   scales with eye size. Fields: the blinks, ``eye_wide`` (right-eye frame on ``x < 0``, left-eye frame on ``x >= 0``).
 * mouth: centre = the mouth corners' midpoint (landmarks 48, 54); scale = (corner distance, head height, head
   depth). Fields: smiles, ``mouth_frown``, ``lip_pucker``, ``cheek_puff``.
-* jaw: centre = the mouth corners' midpoint; scale = (jaw width, landmarks 4-12; mouth-to-chin, landmark 8; head
-  depth). Field: ``jaw_open``.
+* jaw: centre = the mouth corners' midpoint; scale = (jaw width, landmarks 4-12; mouth-to-chin distance, landmark 8,
+  for both y and z, so the jaw still turns rigidly by the template's angle about the identity's own hinge). Field:
+  ``jaw_open``.
 * brow (one per side): centre = its brow landmarks' mean; scale = (brow length, head height, head depth). Fields:
   ``brow_raise_*``.
 * brows: centre = the two brows' midpoint; scale = (brow distance, head height, head depth). Field: ``brow_frown``.
@@ -100,7 +101,9 @@ def _frames(shape: np.ndarray, mean: np.ndarray, kinds: np.ndarray, lms: np.ndar
     frames["mouth"] = FeatureFrame(mouth_id, mouth_m, np.array([width, ext[1], ext[2]]))
     jaw_w = ratio(np.linalg.norm(pt(shape, 12) - pt(shape, 4)), np.linalg.norm(pt(mean, 12) - pt(mean, 4)))
     chin = ratio(np.linalg.norm(pt(shape, 8) - mouth_id), np.linalg.norm(pt(mean, 8) - mouth_m))
-    frames["jaw"] = FeatureFrame(mouth_id, mouth_m, np.array([jaw_w, chin, ext[2]]))
+    # the jaw turns about the x axis: one scale in y and z keeps that a rigid turn by the template's angle about
+    # the identity's own hinge (an anisotropic y-z scale would shear it); x (no motion along it) takes the jaw width
+    frames["jaw"] = FeatureFrame(mouth_id, mouth_m, np.array([jaw_w, chin, chin]))
     brows = {}
     for ids in (range(17, 22), range(22, 27)):
         ids = list(ids)
