@@ -55,7 +55,7 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "animate": (
         "toonlift.stages.rig_fit.animate:main",
-        "drive a rig-viewer avatar from 2-D landmarks (--synthetic: known weights; writes GIF, animation, metrics)",
+        "drive a rig-viewer avatar from landmarks: --video FILE | --frames-dir DIR (detector) or --synthetic",
     ),
     "fit-boundary": (
         "toonlift.stages.boundaries.command:main",

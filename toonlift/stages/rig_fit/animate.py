@@ -1,4 +1,8 @@
-"""``toonlift animate``: drive a rigged avatar from 2-D landmarks (issue 19), checked on a synthetic sequence.
+"""``toonlift animate``: drive a rigged avatar from 2-D landmarks (issue 19): a video, an image sequence or a
+synthetic sequence.
+
+``--video FILE`` / ``--frames-dir DIR`` take each frame's landmarks from a detector plugin (``--detector``,
+``dlib68`` by default) and write a driven MP4 or GIF (:mod:`toonlift.stages.rig_fit.drive`).
 
 ``--avatar DIR`` is a folder written by ``toonlift rig-viewer`` (``avatar.glb`` with its morph targets; the mesh
 keeps the world head's vertex order, so the 68 iBUG landmark vertices are the head model's). ``--synthetic`` makes a
