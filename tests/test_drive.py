@@ -79,7 +79,8 @@ def test_dlib_tracker_drives_from_a_video(tmp_path, clip) -> None:
     from toonlift.registry import LANDMARK_DETECTORS
 
     root, seq = clip
-    tracker = LandmarkTracker(LANDMARK_DETECTORS.build("dlib68"))
+    detector = LANDMARK_DETECTORS.build("dlib68")  # loading the model takes seconds: once
+    tracker = LandmarkTracker(detector)
     frames, _ = iter_frames(video=root / "clip.mp4")
     found = [tracker(f) for f in frames]
     first = next(i for i, p in enumerate(found) if p is not None)
@@ -87,12 +88,12 @@ def test_dlib_tracker_drives_from_a_video(tmp_path, clip) -> None:
     hits = [i for i in range(first, FRAMES) if found[i] is not None]
     err = np.linalg.norm(np.stack([found[i] for i in hits]) - seq["landmarks"][hits], axis=-1).mean()
     assert err < 9.0
-    tracker = LandmarkTracker(LANDMARK_DETECTORS.build("dlib68"))
+    tracker = LandmarkTracker(detector)
     m = drive_frames(root / "avatar", iter_frames(video=root / "clip.mp4")[0], tracker, tmp_path, targets="world")
     errors = beta_errors(np.load(tmp_path / "beta.npy"), m["solved_targets"], seq["beta"])
     assert errors["beta_mae"] < 0.45 and (tmp_path / "driven.mp4").stat().st_size > 0
     blank = np.full((SIZE, SIZE, 3), 200, np.uint8)
-    assert LandmarkTracker(LANDMARK_DETECTORS.build("dlib68"))(blank) is None  # no face: None, not an error
+    assert LandmarkTracker(detector)(blank) is None  # no face: None, not an error
 
 
 def test_animate_command_from_frames_dir_and_its_errors(tmp_path, clip, capsys) -> None:
