@@ -63,6 +63,7 @@ def directional_finetune(
         raise ConfigError("directional_finetune: a term with a positive weight needs its loss (directional/distance).")
     if lambda_dir <= 0 and lambda_spa <= 0:
         raise ConfigError("directional_finetune: at least one of lambda_dir and lambda_spa must be positive.")
+    ws, artwork = ws.detach(), artwork.detach()
     g_ori = g_ori.eval().requires_grad_(False)
     g_trn = copy.deepcopy(g_ori).train().requires_grad_(True)
     gen = torch.Generator().manual_seed(seed)

@@ -69,6 +69,7 @@ def finetune_exemplar(
     """
     if steps < 0 or batch < 1:
         raise ConfigError(f"finetune_exemplar: needs steps >= 0 and batch >= 1, got {steps} and {batch}.")
+    w_exemplar = w_exemplar.detach()
     g_style = copy.deepcopy(g).train().requires_grad_(True)
     d = d.eval().requires_grad_(False)
     blocks = d.feature_block_count() if d_blocks is None else d_blocks
@@ -112,6 +113,7 @@ def tune_generator(
     """
     if steps < 0 or (distance is None and l2 <= 0):
         raise ConfigError("tune_generator: needs steps >= 0 and a loss (a distance or l2 > 0).")
+    ws, target = ws.detach(), target.detach()
     g_tuned = copy.deepcopy(g).train().requires_grad_(True)
     opt = torch.optim.Adam(g_tuned.parameters(), lr=lr)
     history: History = []
@@ -162,6 +164,7 @@ def dual_branch(
     Returns:
         ``(g3d_trained, g2d_trained, history)``.
     """
+    w2d, w3d, exemplar = w2d.detach(), w3d.detach(), exemplar.detach()
     g3 = copy.deepcopy(g3d).train().requires_grad_(True)
     g2 = copy.deepcopy(g2d).train().requires_grad_(lr_2d > 0)
     opt3 = torch.optim.Adam(g3.parameters(), lr=lr_3d)
