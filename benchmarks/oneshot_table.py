@@ -79,12 +79,13 @@ class Scorer:
         p, t = crop(pred, self.frac), crop(true, self.frac)
         p01, t01 = (p.clamp(-1, 1) + 1) / 2, (t + 1) / 2
         idc = torch.nn.functional.cosine_similarity(self.ident(pred.clamp(-1, 1)), self.ident(true), dim=1)
+        pairs = list(zip(p01[:, None], t01[:, None], strict=True))
         return {
             "perceptual": self.perc.distance(p, t).tolist(),
-            "psnr": [float(peak_signal_noise_ratio(a[None], b[None], data_range=1.0)) for a, b in zip(p01, t01)],
-            "ssim": [float(structural_similarity_index_measure(a[None], b[None], data_range=1.0)) for a, b in zip(p01, t01)],
+            "psnr": [float(peak_signal_noise_ratio(a, b, data_range=1.0)) for a, b in pairs],
+            "ssim": [float(structural_similarity_index_measure(a, b, data_range=1.0)) for a, b in pairs],
             "identity": idc.tolist(),
-        }  # fmt: skip
+        }
 
 
 def relief_ratio(depth: torch.Tensor, mask: torch.Tensor, truth: list) -> float:
@@ -195,8 +196,8 @@ def run_style(a: argparse.Namespace, style: str, g3, g2, d2, normals, done: dict
 
 def table(rows: list[dict]) -> None:
     keys = ["perceptual", "psnr", "ssim", "far_perceptual", "relief", "identity", "expr_kept", "seconds"]
-    print("| style | method | faces | perceptual ↓ | PSNR ↑ | SSIM ↑ | far-side perc. ↓ | relief (1 = true) | identity ↑ "
-          "| expression kept | s per avatar (+ prepare) |")  # fmt: skip
+    print("| style | method | faces | perceptual ↓ | PSNR ↑ | SSIM ↑ | far-side perc. ↓ | relief (1 = true) "
+          "| identity ↑ | expression kept | s per avatar (+ prepare) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for style in sorted({r["style"] for r in rows}):
         for m in METHODS:
