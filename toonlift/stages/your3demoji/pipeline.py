@@ -30,8 +30,10 @@ class Your3dEmojiSettings:
     """Step counts, learning rates and weights (the paper states none; defaults follow JoJoGAN and PTI, scaled).
 
     Attributes:
-        project_steps: 2D projector steps for the exemplar and each input (W+).
+        project_steps: 2D projector steps for the exemplar and each input.
         project_lr: its peak learning rate.
+        project_w_plus: project into W+ (e4e's space) rather than W (W: 2D stylised inputs 4 % closer to the truth
+            on 3 world faces, docs/oneshot.md).
         finetune_steps: JoJoGAN steps (200 in JoJoGAN).
         finetune_lr: JoJoGAN's 2e-3.
         alpha: Eq. 1's exemplar weight on the fine layers.
@@ -52,6 +54,7 @@ class Your3dEmojiSettings:
 
     project_steps: int = 200
     project_lr: float = 0.1
+    project_w_plus: bool = False
     finetune_steps: int = 200
     finetune_lr: float = 2e-3
     alpha: float = 0.0
@@ -140,7 +143,7 @@ class Your3dEmoji:
             lp,
             steps=max(1, self.s.project_steps),
             lr=self.s.project_lr,
-            w_plus=True,
+            w_plus=self.s.project_w_plus,
             optimize_noise=False,
             n_mean_latent=2000,
             generator=gen,
