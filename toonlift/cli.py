@@ -61,6 +61,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.boundaries.command:main",
         "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",
     ),
+    "stylise": (
+        "toonlift.stages.stylise.command:main",
+        "one-shot 3D-aware stylisation (your3demoji | artmator) from one exemplar: rotation GIF, mesh, edits",
+    ),
     "convert-eg3d": (
         "toonlift.plugins.eg3d.commands:convert_main",
         "convert an official EG3D network pickle to safetensors + JSON (needs --trust_pickle: unpickling runs code)",
