@@ -10,7 +10,7 @@ from toonlift.errors import DataError
 from toonlift.functional.eye_snap import region_boundary, snap_eye_landmarks
 from toonlift.functional.sphere_fit import fit_sphere, project_to_sphere
 from toonlift.functional.texture_diffusion import diffuse_fill, grid_laplacian_system
-from toonlift.functional.toon_shading import outline_mask, toon_shade
+from toonlift.functional.toon_shading import cartoon_texture, outline_mask, toon_shade
 from toonlift.synthetic.layout import PART
 from toonlift.synthetic.render import FaceRenderer
 from toonlift.synthetic.sampler import sample_params
@@ -105,3 +105,14 @@ def test_toon_shading_has_few_levels_and_outlines_the_silhouette() -> None:
     edge = torch.zeros(1, 3, 2, 2)
     edge[:, 0] = 1.0  # normals perpendicular to the view
     assert outline_mask(edge, torch.ones(1, 1, 2, 2)).all()
+
+
+def test_cartoon_texture_flattens_luminance_and_draws_lines() -> None:
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 64), torch.linspace(0, 1, 64), indexing="ij")
+    tex = torch.stack([xx, 0.8 * xx, 0.6 * xx]) * 1.6 - 0.8  # a smooth ramp
+    tex[:, 30:34] = -1.0  # a dark stripe: a "feature" with sharp edges
+    out = cartoon_texture(tex, levels=4)
+    lum = ((out + 1) / 2 * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(0)
+    assert len(torch.unique(lum[5:25].round(decimals=3))) <= 4 + 1  # flat steps (+ line texels)
+    assert lum[28:36].mean() < lum[5:25].mean()  # the stripe and its edges are dark
+    assert out.shape == tex.shape and out.min() >= -1 and out.max() <= 1

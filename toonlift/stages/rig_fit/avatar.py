@@ -42,6 +42,7 @@ class Avatar:
     """Everything ``toonlift avatar`` computed for one portrait (tensors on the CPU).
 
     Attributes:
+        rig: the ``head_rig`` backbone at the crop's size (faces, UVs, templates).
         crop: the chosen face (:class:`FaceCrop`, 256-px crop).
         coarse: the coarse fit (latent, residuals at the fit size).
         latent: ``[53]`` the fitted latent.
@@ -57,6 +58,7 @@ class Avatar:
         eyes: per-eye sphere refits.
     """
 
+    rig: HeadRigBackbone
     crop: FaceCrop
     coarse: CoarseFit
     latent: Tensor
@@ -168,6 +170,7 @@ def reconstruct(
         "fine": _residual(ref.landmarks, target),
     }
     return Avatar(
+        rig=rig,
         crop=crop,
         coarse=coarse,
         latent=latent,

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 
 from toonlift.errors import ConfigError, OutputError
-from toonlift.plugins.head_rig.backbone import HeadRigBackbone
 from toonlift.stages.rig_fit.avatar import CROP, DETECTORS, reconstruct
 from toonlift.stages.rig_fit.avatar_files import write_avatar_files
 from toonlift.stages.rig_fit.photo_face import read_photo
@@ -99,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        rig = HeadRigBackbone(image_size=CROP, detail=a.detail)
-        metrics = write_avatar_files(tmp, avatar, rig, title=f"toonlift avatar: {a.image.name}")
+        metrics = write_avatar_files(tmp, avatar, avatar.rig, title=f"toonlift avatar: {a.image.name}")
         metrics.update(image=str(a.image), detector=a.detector, wall_seconds=round(time.perf_counter() - start, 3))
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         _publish(tmp, out)

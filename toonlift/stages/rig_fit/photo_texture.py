@@ -27,7 +27,7 @@ from toonlift.functional.rasterize import interpolate, rasterize
 from toonlift.functional.shading import vertex_normals
 from toonlift.functional.sphere_fit import fit_sphere, project_to_sphere
 from toonlift.functional.texture_diffusion import diffuse_fill
-from toonlift.functional.toon_shading import outline_mask, toon_shade
+from toonlift.functional.toon_shading import cartoon_texture, outline_mask, toon_shade
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone
 from toonlift.plugins.head_rig.uv import seam_faces
 from toonlift.plugins.renderers.mesh import MeshRenderer
@@ -62,11 +62,12 @@ def refit_eyeballs(rig: HeadRigBackbone, coarse: Tensor, fine: Tensor) -> tuple[
     return out.to(fine.dtype), info
 
 
-def head_region(landmarks: Tensor, size: int, margin: float = 0.02) -> np.ndarray:
+def head_region(landmarks: Tensor, size: int, margin: float = -0.01) -> np.ndarray:
     """``[S, S]`` bool: where the crop shows the head, from its landmarks (no face parser needed).
 
     The polygon of the jaw contour (iBUG 0-16) closed upwards to the top of the crop (forehead and hair), grown by
-    ``margin * S`` pixels. The rig's head is a morphable average and often wider than the person's below the brows;
+    ``margin * S`` pixels (shrunk when negative: the contour points lie on the face's edge, where the background
+    begins). The rig's head is a morphable average and often wider than the person's below the brows;
     texels there would take the photo's background, so they are left to the diffusion instead (002 parses the face
     for the same reason)."""
     from PIL import Image, ImageDraw
@@ -75,7 +76,11 @@ def head_region(landmarks: Tensor, size: int, margin: float = 0.02) -> np.ndarra
     poly = [tuple(p) for p in jaw.tolist()] + [(jaw[16, 0], -1.0), (jaw[0, 0], -1.0)]
     img = Image.new("1", (size, size), 0)
     ImageDraw.Draw(img).polygon(poly, fill=1)
-    return ndimage.binary_dilation(np.asarray(img, bool), iterations=max(1, round(margin * size)))
+    region, steps = np.asarray(img, bool), round(abs(margin) * size)
+    if steps == 0:
+        return region
+    grow = ndimage.binary_dilation if margin > 0 else ndimage.binary_erosion
+    return grow(region, iterations=steps)
 
 
 def bake_texture(
@@ -150,16 +155,19 @@ def render_textured(
 ) -> dict[str, Tensor]:
     """Unlit (the texture holds the photo's light) or toon-shaded render ``[1, 3, S, S]`` with depth, mask, normals.
 
-    ``view`` ``[1, 6]`` (radians, about depth 1) turns the head; ``toon`` multiplies banded Lambert light from the
-    upper left and draws the silhouette dark."""
+    ``view`` ``[1, 6]`` (radians, about depth 1) turns the head; ``toon`` flattens the texture
+    (:func:`~toonlift.functional.toon_shading.cartoon_texture`), multiplies two-band Lambert light from the upper
+    left and draws the silhouette dark."""
     r = MeshRenderer(image_size=size, fov=FOV_DEG, shading="none", background=(background,) * 3)
+    if toon:
+        texture = cartoon_texture(texture)
     out = r(camera_vertices[None].float(), rig.faces, uv=rig.uv[None].float(), texture=texture[None], view=view)
     image = out.image
     if toon:
         light = F.normalize(torch.tensor([-0.4, -0.5, -1.0]), dim=0)
-        shade = toon_shade(out.normals, light)[:, None]  # [1, 1, S, S]
+        shade = toon_shade(out.normals, light, bands=2, ambient=0.8)[:, None]  # [1, 1, S, S]
         lit = ((out.albedo + 1) / 2 * shade) * 2 - 1
-        lit = torch.where(outline_mask(out.normals, out.mask)[:, None], torch.full_like(lit, -0.85), lit)
+        lit = torch.where(outline_mask(out.normals, out.mask, 0.2)[:, None], torch.full_like(lit, -0.85), lit)
         image = out.mask * lit + (1 - out.mask) * background
     depth = torch.where(out.mask > 0, out.depth, torch.zeros_like(out.depth))
     return {"image": image, "depth": depth, "mask": out.mask, "normals": out.normals}
