@@ -65,7 +65,7 @@ def test_world_photo_gives_every_file_and_a_rigged_textured_glb(world_run) -> No
     assert raw.images and raw.textures and raw.materials[0].pbrMetallicRoughness.baseColorTexture.index == 0
     assert len(raw.meshes[0].extras["targetNames"]) == len(raw.meshes[0].primitives[0].targets) >= 46
     assert Image.open(out / "depth.png").mode.startswith("I")  # 16-bit depth
-    assert Image.open(out / "rotation.gif").n_frames == 18
+    assert Image.open(out / "rotation.gif").n_frames == 12
 
 
 def test_world_photo_metrics(world_run) -> None:

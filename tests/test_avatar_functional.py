@@ -116,3 +116,22 @@ def test_cartoon_texture_flattens_luminance_and_draws_lines() -> None:
     assert len(torch.unique(lum[5:25].round(decimals=3))) <= 4 + 1  # flat steps (+ line texels)
     assert lum[28:36].mean() < lum[5:25].mean()  # the stripe and its edges are dark
     assert out.shape == tex.shape and out.min() >= -1 and out.max() <= 1
+
+
+def test_local_transfer_equals_the_whole_mesh_solve() -> None:
+    from toonlift.stages.rig_fit.avatar_viewer import rig_offsets
+    from toonlift.stages.rig_fit.local_transfer import local_rig_offsets, moved_region
+    from toonlift.synthetic.head_model import build_head_model
+    from toonlift.synthetic.toon import toon_identity
+
+    head = build_head_model("low")
+    template = head.mean.double().numpy()
+    basis = head.expression_basis.double().numpy()[[0, 4, 6]]  # jaw_open, blink_left, brow_raise_left
+    ident = toon_identity(torch.linspace(-1, 1, head.num_identity)[None])
+    neutral = (head.mean + torch.einsum("bk,kvc->bvc", ident, head.identity_basis)[0]).double().numpy()
+    faces = head.faces.numpy()
+    whole = rig_offsets(template, basis, neutral, faces, "dt")
+    local = local_rig_offsets(template, basis, neutral, faces)
+    assert np.abs(local - whole).max() < 1e-3 * 1.5  # head units; 0.1 px at 256 px (the pins are soft)
+    vertices, local_faces, pins = moved_region(basis, faces)
+    assert len(vertices) < head.num_vertices and local_faces.max() < len(vertices) and len(pins) > 0

@@ -28,12 +28,11 @@ def cartoon_texture(
     Args:
         levels: luminance steps.
         edge: Sobel magnitude (of luminance in ``[0, 1]``) above which a texel is a line.
-        median: median-filter size, applied twice.
+        median: median-filter size.
         line: brightness factor of line texels.
     """
     x = ((texture.detach().double().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).numpy()  # [H, W, 3]
-    for _ in range(2):
-        x = ndimage.median_filter(x, size=(median, median, 1), mode="nearest")
+    x = ndimage.median_filter(x, size=(median, median, 1), mode="nearest")
     lum = x @ np.array(LUMA)
     flat = (np.floor(lum * levels).clip(0, levels - 1) + 0.5) / levels
     out = x * (flat / np.maximum(lum, 1e-3))[..., None]

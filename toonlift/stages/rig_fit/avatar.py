@@ -114,7 +114,7 @@ def reconstruct(
     regressor: str | None = None,
     parser_weights: str | None = None,
     fit_size: int = 128,
-    landmark_steps: int = 300,
+    landmark_steps: int = 150,
     photo_steps: int = 20,
     texture_size: int = 512,
     detail: str = "high",

@@ -29,13 +29,14 @@ from toonlift.export.mesh_export import mesh_from_tensors, save_obj
 from toonlift.export.viewer import write_viewer
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone
 from toonlift.stages.rig_fit.avatar import CROP, Avatar, expression_weights
-from toonlift.stages.rig_fit.avatar_viewer import PRUNE, rig_offsets, synthetic_animation
+from toonlift.stages.rig_fit.avatar_viewer import PRUNE, synthetic_animation
+from toonlift.stages.rig_fit.local_transfer import local_rig_offsets
 from toonlift.stages.rig_fit.photo_fit import landmark_points
 from toonlift.stages.rig_fit.photo_texture import render_textured
 from toonlift.synthetic.facs_templates import facs_templates
 from toonlift.synthetic.head_model import KINDS
 
-GIF_YAWS = tuple(range(-45, 46, 10)) + tuple(range(35, -45, -10))  # there and back, 18 frames
+GIF_YAWS = tuple(range(-45, 46, 15)) + tuple(range(30, -45, -15))  # there and back, 12 frames
 
 
 def to_uint8(image: Tensor) -> np.ndarray:
@@ -56,7 +57,7 @@ def build_rig(rig: HeadRigBackbone, avatar: Avatar):
     names, basis = facs_templates(template, head.expression_basis.double().numpy(), head.vertex_kinds.numpy(), KINDS)
     start = time.perf_counter()
     neutral = avatar.neutral_vertices.double().numpy()
-    offsets = rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), "dt")
+    offsets = local_rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy())
     seconds = time.perf_counter() - start
     mesh = mesh_from_tensors(avatar.neutral_vertices.float(), head.faces, uv=rig.uv, texture=avatar.texture)
     morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
@@ -119,7 +120,7 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
     glb = save_morph_glb(morph, folder / "avatar.glb")
     animation = synthetic_animation(morph.names)
     (folder / "animation.json").write_text(json.dumps(animation))
-    write_viewer(glb, animation=animation, title=title)
+    write_viewer(glb, animation=animation, title=title, names=morph.names)
     cam = avatar.camera_vertices
     render = render_textured(rig, cam, avatar.texture, CROP)
     toon = render_textured(rig, cam, avatar.texture, CROP, toon=True)
@@ -136,9 +137,9 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
     gif = [Image.fromarray(f).quantize(255, method=Image.Quantize.FASTOCTREE) for f in frames]
     gif[0].save(folder / "rotation.gif", save_all=True, append_images=gif[1:], duration=120, loop=0)
     overlay = overlay_picture(avatar, render)
-    turned = [frames[GIF_YAWS.index(y)] for y in (-35, -15, 25)]
-    panel = np.concatenate([lm_pic, overlay, to_uint8(render["image"][0]), to_uint8(toon["image"][0]), *turned], 1)
-    Image.fromarray(panel).save(folder / "summary.png")
+    turned = [frames[GIF_YAWS.index(y)] for y in (-30, -15, 30)]
+    panels = [lm_pic, overlay, to_uint8(render["image"][0]), to_uint8(toon["image"][0]), *turned]
+    Image.fromarray(captioned(panels, CAPTIONS)).save(folder / "summary.png")
     t_files = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -171,6 +172,27 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
         "latent": [round(float(v), 5) for v in avatar.latent],
         "notes": avatar.notes,
     }
+
+
+CAPTIONS = (
+    "crop; landmarks: dlib (green), coarse (red), fine (blue)",
+    "fitted mesh over the crop",
+    "textured (projection + diffusion)",
+    "toon shading",
+    "yaw -30 deg",
+    "yaw -15 deg",
+    "yaw +30 deg",
+)
+
+
+def captioned(panels: list[np.ndarray], captions: tuple[str, ...], height: int = 16) -> np.ndarray:
+    """Panels ``[S, S, 3]`` side by side with a caption strip under each (PIL's default font)."""
+    row = np.concatenate(panels, 1)
+    strip = Image.new("RGB", (row.shape[1], height), (255, 255, 255))
+    draw = ImageDraw.Draw(strip)
+    for k, text in enumerate(captions):
+        draw.text((k * panels[0].shape[1] + 4, 2), text, fill=(0, 0, 0))
+    return np.concatenate([row, np.asarray(strip)], 0)
 
 
 def overlay_picture(avatar: Avatar, render: dict[str, Tensor]) -> np.ndarray:
