@@ -8,7 +8,7 @@
 * ``render.png``, ``toon.png``: the textured mesh in the photo's camera, unlit and toon-shaded;
 * ``depth.png`` (16-bit, near = bright, range in ``metrics.json``), ``normal.png`` (camera-space normals);
 * ``rotation.gif``: yaw -45..45 degrees and back, textured; ``summary.png``: crop + landmarks, overlay, textured,
-  toon, three turned views;
+  toon; turned views (textured, toon) and the normals;
 * ``metrics.json``: landmark residuals, dlib-ResNet similarity, seconds per phase, counts.
 """
 
@@ -137,9 +137,11 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
     gif = [Image.fromarray(f).quantize(255, method=Image.Quantize.FASTOCTREE) for f in frames]
     gif[0].save(folder / "rotation.gif", save_all=True, append_images=gif[1:], duration=120, loop=0)
     overlay = overlay_picture(avatar, render)
-    turned = [frames[GIF_YAWS.index(y)] for y in (-30, -15, 30)]
-    panels = [lm_pic, overlay, to_uint8(render["image"][0]), to_uint8(toon["image"][0]), *turned]
-    Image.fromarray(captioned(panels, CAPTIONS)).save(folder / "summary.png")
+    turned = [frames[GIF_YAWS.index(y)] for y in (-30, 30)]
+    toon_turned = to_uint8(render_textured(rig, cam, avatar.texture, CROP, view=yaw_view(-25), toon=True)["image"][0])
+    top = captioned([lm_pic, overlay, to_uint8(render["image"][0]), to_uint8(toon["image"][0])], CAPTIONS[:4])
+    bottom = captioned([*turned, toon_turned, normals], CAPTIONS[4:])
+    Image.fromarray(np.concatenate([top, bottom], 0)).save(folder / "summary.png")
     t_files = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -179,9 +181,10 @@ CAPTIONS = (
     "fitted mesh over the crop",
     "textured (projection + diffusion)",
     "toon shading",
-    "yaw -30 deg",
-    "yaw -15 deg",
-    "yaw +30 deg",
+    "textured, yaw -30 deg",
+    "textured, yaw +30 deg",
+    "toon, yaw -25 deg",
+    "normals (camera space)",
 )
 
 
