@@ -75,6 +75,7 @@ def test_world_photo_metrics(world_run) -> None:
     assert r["fine"] < 0.25 * r["coarse"]  # the Laplacian step pulls the landmark vertices onto the detections
     assert -1.0 <= m["dlib_resnet_similarity"]["cosine"] <= 1.0 and m["dlib_resnet_similarity"]["distance"] > 0
     assert set(m["seconds"]) == {"detect", "landmarks", "coarse", "fine", "texture", "rig", "files", "similarity"}
+    assert m["cartoon"] is None
     assert m["morph_targets"] >= 46 and 0.02 < m["texels_from_photo"] < 0.6
     assert len(m["latent"]) == 53 and m["coarse_start"].startswith("prior mean")
 
@@ -147,3 +148,46 @@ def test_astronaut_end_to_end(tmp_path) -> None:
     assert m["landmark_residual_px"]["coarse"] < 8.0 and m["landmark_residual_px"]["fine"] < 0.5
     assert m["dlib_resnet_similarity"]["distance"] < 0.6  # dlib's same-person threshold
     assert len(load_morph_glb(tmp_path / "out" / "avatar.glb").names) >= 46
+
+
+def test_cartoonise_through_the_shipped_pair_keeps_the_crop_size(tmp_path, capsys) -> None:
+    from toonlift.demo.assets import shipped_path
+    from toonlift.stages.rig_fit.cartoonise import cartoonise
+
+    crop = torch.from_numpy(world_photo()).permute(2, 0, 1)[None].float() / 127.5 - 1
+    photo_g, cartoon_g = shipped_path("photo"), shipped_path("cartoon")
+    cartoon, info = cartoonise(crop, photo_g, cartoon_g, steps=20)
+    assert cartoon.shape == crop.shape and info["generator_size"] == 64 and info["distance"] == "pixel mse"
+    assert info["projection"].shape == crop.shape and 0 < info["projection_l1"] < 0.5
+    assert (cartoon - info["projection"]).abs().mean() > 0.02  # the cartoon twin draws the same w differently
+    Image.fromarray(world_photo()).save(tmp_path / "f.png")
+    _refused(
+        capsys,
+        ["--image", str(tmp_path / "f.png"), "--out", str(tmp_path / "o"), "--cartoon-generator", str(cartoon_g)],
+        "--generator",
+    )
+
+
+@pytest.mark.slow
+def test_cartoon_generator_option_end_to_end(tmp_path) -> None:
+    from toonlift.demo.assets import shipped_path
+
+    Image.fromarray(world_photo()).save(tmp_path / "f.png")
+    argv = [
+        "avatar",
+        "--image",
+        str(tmp_path / "f.png"),
+        "--out",
+        str(tmp_path / "o"),
+        *FAST,
+        "--cartoon-steps",
+        "20",
+        "--generator",
+        str(shipped_path("photo")),
+        "--cartoon-generator",
+        str(shipped_path("cartoon")),
+    ]
+    assert main(argv) == 0
+    m = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert m["cartoon"]["projection_steps"] == 20 and "cartoonise" in m["seconds"]
+    assert (tmp_path / "o" / "cartoon.png").is_file()

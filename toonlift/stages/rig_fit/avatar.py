@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,6 +57,8 @@ class Avatar:
         times: seconds per phase.
         notes: what was printed (several faces, snapping, ...).
         eyes: per-eye sphere refits.
+        photo_image: ``[1, 3, 256, 256]`` the photo's crop (``crop.image`` is the cartoon when one was made).
+        cartoon: what cartoonisation did (generators, projection error, images), or ``None``.
     """
 
     rig: HeadRigBackbone
@@ -73,6 +76,8 @@ class Avatar:
     times: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     eyes: list[dict] = field(default_factory=list)
+    photo_image: Tensor | None = None
+    cartoon: dict | None = None
 
 
 def make_detector(name: str):
@@ -118,11 +123,15 @@ def reconstruct(
     photo_steps: int = 20,
     texture_size: int = 512,
     detail: str = "high",
+    cartoon: dict | None = None,
     log: Callable[[str], None] = print,
 ) -> Avatar:
     """Phases 1-5 of the module docstring on ``photo`` ``[H, W, 3]`` uint8 (``name`` names it in messages).
 
-    ``detail``: the rig mesh (``"high"`` 12,714 vertices, ``"low"`` 6,026 with the same coefficients)."""
+    ``detail``: the rig mesh (``"high"`` 12,714 vertices, ``"low"`` 6,026 with the same coefficients).
+    ``cartoon``: keyword arguments of :func:`~toonlift.stages.rig_fit.cartoonise.cartoonise` (``generator``,
+    ``cartoon_generator``, ``steps``, ``lpips_weights``) to reconstruct the portrait's cartoon instead of the photo
+    (002's order); the cartoon's own landmarks are used when the detector finds them."""
     times: dict[str, float] = {}
     notes: list[str] = []
     t = time.perf_counter()
@@ -134,12 +143,22 @@ def reconstruct(
 
     t = time.perf_counter()
     crop = crop_face(photo, chosen, make_detector(detector), CROP)
+    photo_image = crop.image
+    times["landmarks"] = time.perf_counter() - t
+    cartoon_info = None
+    if cartoon is not None:
+        t = time.perf_counter()
+        crop, cartoon_info, note = _cartoon_crop(crop, cartoon, make_detector(detector))
+        log(note)
+        notes.append(note)
+        times["cartoonise"] = time.perf_counter() - t
+    t = time.perf_counter()
     target = crop.landmarks
     if parser_weights is not None:
         target, note = snap_to_parsed_eyes(crop, parser_weights)
         notes.append(note)
         log(note)
-    times["landmarks"] = time.perf_counter() - t
+    times["landmarks"] += time.perf_counter() - t
 
     t = time.perf_counter()
     rig_fit = HeadRigBackbone(image_size=fit_size, detail=detail)
@@ -185,7 +204,28 @@ def reconstruct(
         times=times,
         notes=notes,
         eyes=eyes,
+        photo_image=photo_image,
+        cartoon=cartoon_info,
     )
+
+
+def _cartoon_crop(crop: FaceCrop, options: dict, detector) -> tuple[FaceCrop, dict, str]:
+    """The crop replaced by its cartoon, with the cartoon's own landmarks when ``detector`` finds them there."""
+    from toonlift.stages.rig_fit.cartoonise import cartoonise
+
+    image, info = cartoonise(crop.image, **options)
+    found = detector(image)
+    own = bool(found.found[0])
+    if own:  # a detection of another face (or of a blob) would be far from the photo's landmarks
+        shift = float((found.points[0].float() - crop.landmarks).norm(dim=1).mean())
+        own = shift < 0.1 * CROP
+    info["landmarks"] = "detected on the cartoon" if own else "the photo's (none detected on the cartoon)"
+    landmarks = found.points[0].float() if own else crop.landmarks
+    note = (
+        f"cartoonised through {Path(str(options['cartoon_generator'])).name} (projection L1 "
+        f"{info['projection_l1']:.3f}); landmarks: {info['landmarks']}"
+    )
+    return replace(crop, image=image, landmarks=landmarks), info, note
 
 
 def expression_weights(avatar: Avatar) -> Tensor:

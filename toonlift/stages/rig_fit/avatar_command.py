@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", default="dlib68", choices=DETECTORS, help="68-landmark detector plugin")
     p.add_argument("--regressor", default=None, help="rig_fit regressor export (.safetensors) to start the fit")
     p.add_argument("--parser-weights", default=None, help="BiSeNet 79999_iter.pth: snap eye landmarks to its eyes")
+    p.add_argument("--generator", default=None, help="photo StyleGAN2 (export or .pt) for --cartoon-generator")
+    p.add_argument("--cartoon-generator", default=None, help="its Stage-1 cartoon twin: reconstruct the cartoon")
+    p.add_argument("--cartoon-steps", type=int, default=200, help="projection steps into --generator")
+    p.add_argument("--lpips-weights", default=None, help="vgg16-397923af.pth for an LPIPS projection (else MSE)")
     p.add_argument("--fit-size", type=int, default=128, help="resolution of the analysis-by-synthesis fit")
     p.add_argument("--landmark-steps", type=int, default=150, help="Adam steps on landmarks + regulariser")
     p.add_argument("--photo-steps", type=int, default=20, help="Adam steps with the photometric term (renders)")
@@ -45,11 +49,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_options(a: argparse.Namespace) -> None:
+    if (a.generator is None) != (a.cartoon_generator is None):
+        raise ConfigError(
+            "toonlift avatar: --cartoon-generator and --generator go together (the portrait is inverted into the "
+            "photo generator and rendered by its cartoon twin at the same w); give both or neither."
+        )
+    for name, path in (("--generator", a.generator), ("--cartoon-generator", a.cartoon_generator)):
+        if path is not None and not Path(path).is_file():
+            raise ConfigError(f"toonlift avatar: {name} '{path}' does not exist (a StyleGAN2 .safetensors export).")
     for name, value, low in (
         ("--fit-size", a.fit_size, 32),
         ("--texture-size", a.texture_size, 64),
         ("--landmark-steps", a.landmark_steps, 0),
         ("--photo-steps", a.photo_steps, 0),
+        ("--cartoon-steps", a.cartoon_steps, 1),
     ):
         if value < low:
             raise ConfigError(f"toonlift avatar: {name} must be >= {low}, got {value}.")
@@ -93,6 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         photo_steps=a.photo_steps,
         texture_size=a.texture_size,
         detail=a.detail,
+        cartoon=None
+        if a.cartoon_generator is None
+        else {
+            "generator": a.generator,
+            "cartoon_generator": a.cartoon_generator,
+            "steps": a.cartoon_steps,
+            "lpips_weights": a.lpips_weights,
+        },
     )
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -142,11 +142,23 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
     top = captioned([lm_pic, overlay, to_uint8(render["image"][0]), to_uint8(toon["image"][0])], CAPTIONS[:4])
     bottom = captioned([*turned, toon_turned, normals], CAPTIONS[4:])
     Image.fromarray(np.concatenate([top, bottom], 0)).save(folder / "summary.png")
+    cartoon = None
+    if avatar.cartoon is not None:
+        strip = [
+            to_uint8(photo_crop(avatar)[0]),
+            to_uint8(avatar.cartoon["projection"][0]),
+            to_uint8(avatar.crop.image[0]),
+        ]
+        Image.fromarray(captioned(strip, ("photo crop", "projection (--generator)", "cartoon (same w)"))).save(
+            folder / "cartoon.png"
+        )
+        cartoon = {k: v for k, v in avatar.cartoon.items() if k != "projection"}
     t_files = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     grey = render_textured(rig, cam, avatar.texture, CROP, background=0.0)["image"]
-    similarity = identity_similarity(avatar.crop.image, grey)
+    photo = photo_crop(avatar)
+    similarity = identity_similarity(photo, grey)
     t_sim = time.perf_counter() - t0
     times = dict(avatar.times, rig=t_rig, files=t_files, similarity=t_sim)
     return {
@@ -173,6 +185,7 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
         "depth_range_camera_units": [round(v, 5) for v in depth_range],
         "latent": [round(float(v), 5) for v in avatar.latent],
         "notes": avatar.notes,
+        "cartoon": cartoon,
     }
 
 
@@ -196,6 +209,11 @@ def captioned(panels: list[np.ndarray], captions: tuple[str, ...], height: int =
     for k, text in enumerate(captions):
         draw.text((k * panels[0].shape[1] + 4, 2), text, fill=(0, 0, 0))
     return np.concatenate([row, np.asarray(strip)], 0)
+
+
+def photo_crop(avatar: Avatar) -> Tensor:
+    """The photo's crop (``avatar.crop.image`` holds the cartoon when one was made)."""
+    return avatar.crop.image if avatar.photo_image is None else avatar.photo_image
 
 
 def overlay_picture(avatar: Avatar, render: dict[str, Tensor]) -> np.ndarray:
