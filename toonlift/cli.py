@@ -53,6 +53,10 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.rig_fit.avatar_viewer:main",
         "rig a world face (head_rig + deformation transfer) and write avatar.glb with morph targets + viewer.html",
     ),
+    "avatar": (
+        "toonlift.stages.rig_fit.avatar_command:main",
+        "one portrait to a textured, rigged 3D cartoon face (OBJ, GLB with 57 morph targets, viewer.html, metrics)",
+    ),
     "animate": (
         "toonlift.stages.rig_fit.animate:main",
         "drive a rig-viewer avatar from 2-D landmarks (--synthetic: known weights; writes GIF, animation, metrics)",
