@@ -25,6 +25,7 @@ vertex at depth ``<= near`` are dropped (no near-plane clipping).
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from toonlift.functional.raster_boxes import (
     code_block,
     iter_bbox_candidates,
 )
+from toonlift.functional.raster_depth import pixel_depth
 
 __all__ = [
     "DEFAULT_MAX_CANDIDATES",
@@ -113,28 +115,41 @@ def gather_corners(vertices: Tensor, rows: list[Tensor]) -> tuple[list[Tensor], 
 
 
 def _edge_setup(
-    x: list[Tensor], y: list[Tensor], z: list[Tensor], perspective_correct: bool
+    x: list[Tensor], y: list[Tensor], z: list[Tensor], perspective_correct: bool, area: Tensor | None = None
 ) -> tuple[list[Tensor], list[Tensor]]:
     """Per-triangle affine functions of the pixel ``(px, py)``: ``c[0] px + c[1] py + c[2]``.
 
     Returns the nine coefficients of the three signed pixel distances to the edges (edge ``i`` is opposite corner
     ``i``; positive inside) and the three of the interpolated ``1/depth`` (``depth`` when orthographic), each a
     ``[T]`` tensor. Triangles must have a non-zero area. The operations and their order are those of the original
-    array-of-structures version, so results are bit-identical to it.
+    array-of-structures version, so results are bit-identical to it (``a - b`` is exactly ``-(b - a)``, so the
+    negated slope is one subtraction; the first ``1/depth`` term starts the sums instead of a zero). ``area``: the
+    signed doubled area when the caller has it (the same expression).
     """
-    area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])  # signed doubled area
+    if area is None:
+        area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])  # signed doubled area
     abs_area = area.abs()
     dist: list[Tensor] = []
-    depth: list[Tensor] = [x[0].new_zeros(())] * 3
+    depth: list[Tensor] = []
     for i in range(3):
         a, b = (i + 1) % 3, (i + 2) % 3  # the edge (v_a, v_b) opposite corner i
         dx, dy = x[b] - x[a], y[b] - y[a]
         # barycentric i = edge function of (v_a, v_b) over the area: (-dy) px + dx py + (dy xa - dx ya)
-        coef = (-dy / area, dx / area, (dy * x[a] - dx * y[a]) / area)
+        coef = ((y[a] - y[b]) / area, dx / area, (dy * x[a] - dx * y[a]) / area)
         scale = abs_area / torch.hypot(dx, dy).clamp_min(1e-12)  # barycentric -> signed pixel distance
         dist.extend(c * scale for c in coef)
-        depth = [d + (c / z[i] if perspective_correct else c * z[i]) for d, c in zip(depth, coef)]
+        terms = [c / z[i] if perspective_correct else c * z[i] for c in coef]
+        depth = terms if i == 0 else [d + t for d, t in zip(depth, terms)]
     return dist, depth
+
+
+@functools.lru_cache(maxsize=64)
+def _block_offsets(kw: int, kh: int, width: int, device: str) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    """Offsets ``[1, kh * kw]`` of the pixels of a ``kw x kh`` block: ``(ox, oy)`` int64, the same as float32, and
+    the flat offset ``oy * width + ox`` (cached: the same few blocks recur in every call)."""
+    oy, ox = torch.meshgrid(torch.arange(kh, device=device), torch.arange(kw, device=device), indexing="ij")
+    ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)
+    return ox, oy, ox.float(), oy.float(), oy * width + ox
 
 
 def _pack_keys(depth: Tensor, face: Tensor) -> Tensor:
@@ -159,10 +174,14 @@ def rasterize_visibility(
     perspective_correct: bool = True,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     eps: float = 1e-4,
+    corners: tuple[list[Tensor], list[Tensor], list[Tensor]] | None = None,
 ) -> Tensor:
     """Z-buffer visibility only: the visible face index per pixel ``[B, H, W]`` (``-1`` = background).
 
-    Args: see :func:`rasterize`.
+    Args: see :func:`rasterize`; and
+        corners: the result of :func:`gather_corners` for these vertices and faces, when the caller can build it
+            more cheaply (e.g. the grid mesh of a depth map, by slicing: ``toonlift.functional.depth_map``). The
+            same values give the same face ids.
     """
     _check_inputs(vertices_screen, faces)
     H, W = _hw(image_size)
@@ -173,7 +192,9 @@ def rasterize_visibility(
     if n_faces == 0 or B == 0:
         return torch.full((B, H, W), -1, dtype=torch.int64, device=device)
     # 1. per triangle, structure of arrays over T = B * F: corners, boxes, rejection, grouping by box size
-    x, y, z = gather_corners(vertices_screen.detach().float(), corner_indices(faces, B, V))
+    if corners is None:
+        corners = gather_corners(vertices_screen.detach().float(), corner_indices(faces, B, V))
+    x, y, z = ([c.detach().float() for c in cs] for cs in corners)
     x_lo, y_lo, box_w, box_h, valid = box_extent_float(
         torch.minimum(torch.minimum(x[0], x[1]), x[2]),
         torch.maximum(torch.maximum(x[0], x[1]), x[2]),
@@ -193,7 +214,7 @@ def rasterize_visibility(
     # 2. only the valid triangles, in bucket order (contiguous groups, so no further gathers per group)
     sel = buckets.order  # [T'] triangle indices
     x, y, z = ([c.index_select(0, sel) for c in corners] for corners in (x, y, z))
-    dist, inv_depth = _edge_setup(x, y, z, perspective_correct)
+    dist, inv_depth = _edge_setup(x, y, z, perspective_correct, area.index_select(0, sel))
     coefs = dist + inv_depth  # 12 tensors [T']
     x_lo_f, y_lo_f = x_lo.index_select(0, sel), y_lo.index_select(0, sel)  # whole-number floats
     x_lo, y_lo = x_lo_f.long(), y_lo_f.long()
@@ -230,9 +251,7 @@ def rasterize_visibility(
                 depth_test(cs, px.float(), py.float(), face.index_select(0, t), base + py * W + px, None)
             continue
         kw, kh, masked = code_block(code)
-        oy, ox = torch.meshgrid(torch.arange(kh, device=device), torch.arange(kw, device=device), indexing="ij")
-        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # [1, kh * kw] offsets inside the box
-        offset = oy * W + ox
+        ox, oy, oxf, oyf, offset = _block_offsets(kw, kh, W, str(device))
         step = max(1, max_candidates // (kw * kh))
         for i in range(start, stop, step):
             j = slice(i, min(i + step, stop))
@@ -243,7 +262,7 @@ def rasterize_visibility(
                 bw, bh = box_w.index_select(0, sel[j])[:, None], box_h.index_select(0, sel[j])[:, None]
                 inside = (ox < bw) & (oy < bh)
                 pix = pix.clamp_max(B * H * W - 1)
-            depth_test(cs, x_lo_f[j, None] + ox, y_lo_f[j, None] + oy, face[j, None], pix, inside)
+            depth_test(cs, x_lo_f[j, None] + oxf, y_lo_f[j, None] + oyf, face[j, None], pix, inside)
     face_id = torch.where(zbuf >= _KEY_NONE, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
     return face_id.reshape(B, H, W)
 
@@ -290,6 +309,9 @@ def _pixel_barycentrics(
     rem = idx % (H * W)
     px = (rem % W).to(vertices_screen.dtype)  # [N] pixel centres
     py = (rem // W).to(vertices_screen.dtype)
+    if not with_bary:  # the depth alone: closed-form backward (``raster_depth``), the same forward values
+        depth = pixel_depth(x, y, z, px, py, perspective_correct)
+        return None, depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
     # edge function of the edge opposite each corner (same operations as the [N, 3] form, so identical values)
     w = []
     for i in range(3):
