@@ -226,16 +226,23 @@ def rasterize_visibility(
 
     def depth_test(cs: list[Tensor], fx: Tensor, fy: Tensor, face: Tensor, pix: Tensor, inside: Tensor | None) -> None:
         """Scatter-min the keys of candidates at pixel centres ``(fx, fy)`` (coefficient shapes broadcast)."""
-        e = [cs[3 * i] * fx + cs[3 * i + 1] * fy + cs[3 * i + 2] for i in range(3)]  # signed pixel distances
-        dz = cs[9] * fx + cs[10] * fy + cs[11]
-        depth = dz.reciprocal() if perspective_correct else dz
-        ok = (torch.minimum(torch.minimum(e[0], e[1]), e[2]) >= -eps) & (depth > near)
+
+        def affine(i: int) -> Tensor:  # cs[i] fx + cs[i+1] fy + cs[i+2], summed in that order, in place (no_grad)
+            t = cs[i] * fx
+            t += cs[i + 1] * fy
+            return t.add_(cs[i + 2])
+
+        e0, e1, e2 = affine(0), affine(3), affine(6)  # signed pixel distances to the three edges
+        depth = affine(9)
+        if perspective_correct:
+            depth.reciprocal_()
+        ok = (torch.minimum(torch.minimum(e0, e1, out=e0), e2, out=e0) >= -eps).logical_and_(depth > near)
         if inside is not None:
             ok &= inside
         if near >= 0.0:
             # accepted depths are positive, so their bits are non-negative int32: raising rejected ones to
             # 0x7FFFFFFF by an integer max is a branch-free torch.where (several times faster on random masks)
-            bits = torch.maximum(depth.view(torch.int32), (~ok).to(torch.int32).mul_(reject_bits))
+            bits = torch.maximum(depth.view(torch.int32), ok.logical_not_().to(torch.int32).mul_(reject_bits))
             key = _pack_keys(bits.view(torch.float32), face)
         else:
             key = _pack_keys(torch.where(ok, depth, empty_depth), face)
