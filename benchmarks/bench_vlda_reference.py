@@ -106,7 +106,8 @@ def parts_step2(m: VLDAModule) -> dict[str, Callable[[], None]]:
 
 
 def parts_step3(m: VLDAModule) -> dict[str, Callable[[], None]]:
-    """The pieces of one step-3 iteration, each alone."""
+    """The pieces of one step-3 iteration, each alone (one shape: a stage with the mirrored terms renders and
+    scores twice)."""
     m.nets.set_trainable("step3")
     b = m.train_cfg.batch_size
     images = torch.rand(b, 3, m.image_size, m.image_size) * 2 - 1
@@ -164,7 +165,18 @@ def main() -> None:
         collect_batch = Spread(tuple(t / 4 for t in collect4.samples))
         m.train_cfg = full_cfg
         m._collect()  # the step-3 pool, as after step 2
-        per["step3"] = measure(phase_iteration(m, "step3", opts), repeats=args.iters, warmup=1, clock=clock)
+        # step 3 adds the mirrored shape's terms in the stages flip_stages names (GAN2Shape: the first only)
+        flips = [m.train_cfg.flip_stages[k] if k < len(m.train_cfg.flip_stages) else False for k in range(4)]
+        step3 = {}
+        for flip in sorted(set(flips)):
+            m.state.stage = flips.index(flip)
+            step3[flip] = measure(phase_iteration(m, "step3", opts), repeats=args.iters, warmup=1, clock=clock)
+        m.state.stage = 0
+        n3 = {f: sum(REFERENCE.length("step3", k) for k in range(4) if flips[k] == f) for f in step3}
+        per["step3"] = Spread(tuple(sum(step3[f].samples[i] * n3[f] for f in step3) / sum(n3.values())
+                                    for i in range(args.iters)))  # fmt: skip
+        for f, t in step3.items():
+            print(f"step 3 {'with' if f else 'without'} the mirrored terms: {t.text(fmt='.3g')} s x {n3[f]}")
         print("\n| phase | s / iteration | iterations per face | s per face | share |")
         print("|---|---|---|---|---|")
         total = {p: per[p].median * counts[p] for p in counts}
@@ -193,7 +205,7 @@ def main() -> None:
             parts = make_parts(m)  # built in turn: each sets its phase's trainable networks
             print(f"\n| inside one {name} iteration, each part alone | s | share of the iteration |")
             print("|---|---|---|")
-            it = per["step2" if name == "step 2" else "step3"].median
+            it = per["step2"].median if name == "step 2" else step3[flips[0]].median
             for label, fn in parts.items():
                 t = measure(fn, repeats=args.iters, warmup=1, clock=clock)
                 print(f"| {label} | {t.text(fmt='.3g')} | {100 * t.median / it:.0f} % |", flush=True)
