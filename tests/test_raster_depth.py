@@ -20,21 +20,25 @@ from toonlift.functional.rasterize import (
 def test_pixel_depth_gradcheck(perspective: bool):
     g = torch.Generator().manual_seed(1)
     n = 40
-    xyz = [torch.rand(n, generator=g, dtype=torch.float64) * 4 for _ in range(6)]
-    xyz += [torch.rand(n, generator=g, dtype=torch.float64) + 0.5 for _ in range(3)]
+    # corner k of pixel i is vertex k * n + i; a few pixels share vertices (rows repeat) to test the scatter
+    x, y = (torch.rand(3 * n, generator=g, dtype=torch.float64) * 4 for _ in range(2))
+    z = torch.rand(3 * n, generator=g, dtype=torch.float64) + 0.5
+    rows = [torch.arange(n) + k * n for k in range(3)]
+    rows[0][n // 2 :] = rows[0][: n - n // 2]
     px, py = (torch.rand(n, generator=g, dtype=torch.float64) * 4 for _ in range(2))
-    inputs = [t.requires_grad_() for t in xyz]
+    planes = [t.requires_grad_() for t in (x, y, z)]
 
-    def fn(*c: torch.Tensor) -> torch.Tensor:
-        return pixel_depth(list(c[0:3]), list(c[3:6]), list(c[6:9]), px, py, perspective)
+    def fn(*p: torch.Tensor) -> torch.Tensor:
+        return pixel_depth(p, rows, px, py, perspective)
 
-    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-6)
-    for k in range(3):  # a degenerate triangle on the line x = 1 (exactly zero area): depth 0, no gradient
-        xyz[k].data[0], xyz[3 + k].data[0] = 1.0, float(k)
-    px[0], py[0] = 2.0, 1.0
-    depth = fn(*inputs)
-    depth[0].backward()
-    assert depth[0] == 0 and all(t.grad.abs().sum() == 0 for t in inputs)
+    assert torch.autograd.gradcheck(fn, planes, eps=1e-6, atol=1e-7, rtol=1e-6)
+    corners = [int(rows[k][1]) for k in range(3)]
+    for k, v in enumerate(corners):  # pixel 1: a degenerate triangle on the line x = 1 (zero area)
+        x.data[v], y.data[v] = 1.0, float(k)
+    px[1], py[1] = 2.0, 1.0
+    depth = fn(*planes)
+    depth[1].backward()
+    assert depth[1] == 0 and all(t.grad.abs().sum() == 0 for t in planes)
 
 
 def test_depth_at_pixels_matches_the_autograd_path():

@@ -37,11 +37,15 @@ def _edge_functions(x: list[Tensor], y: list[Tensor], px: Tensor, py: Tensor) ->
 
 
 class PixelDepth(torch.autograd.Function):
-    """``depth [N]`` of pixel centres ``(px, py)`` in triangles given by their corners (nine ``[N]`` tensors)."""
+    """``depth [N]`` of pixel centres ``(px, py)`` in triangles whose corner ``k`` is row ``rows[k]`` of the vertex
+    coordinate planes ``x, y, z`` ``[V']`` (the gathers happen inside, so backward scatters each corner's
+    gradient straight into the planes: ``scatter_add_``, about twice as fast as autograd's ``index_add_``)."""
 
     @staticmethod
-    def forward(ctx: Any, px: Tensor, py: Tensor, perspective_correct: bool, *xyz: Tensor) -> Tensor:  # noqa: D102
-        x, y, z = list(xyz[0:3]), list(xyz[3:6]), list(xyz[6:9])
+    def forward(  # noqa: D102
+        ctx: Any, px: Tensor, py: Tensor, perspective_correct: bool, rows: list[Tensor], *planes: Tensor
+    ) -> Tensor:
+        x, y, z = ([plane.index_select(0, r) for r in rows] for plane in planes)
         w = _edge_functions(x, y, px, py)
         area = w[0] + w[1] + w[2]
         ok = area.abs() > 0
@@ -57,13 +61,14 @@ class PixelDepth(torch.autograd.Function):
             depth = bary[0] * z[0] + bary[1] * z[1] + bary[2] * z[2]
         depth = torch.where(ok, depth, 0.0)
         ctx.perspective_correct = perspective_correct
-        ctx.save_for_backward(px, py, area, depth, ok, *w, *xyz)
+        ctx.plane_size = planes[0].shape[0]
+        ctx.save_for_backward(px, py, area, depth, ok, *w, *x, *y, *z, *rows)
         return depth
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # noqa: D102
         px, py, area, depth, ok, *rest = ctx.saved_tensors
-        w, x, y, z = rest[0:3], rest[3:6], rest[6:9], rest[9:12]
+        w, x, y, z, rows = rest[0:3], rest[3:6], rest[6:9], rest[9:12], rest[12:15]
         g = torch.where(ok, grad, 0.0)
         if ctx.perspective_correct:
             u = g * depth / area  # [N] dL/dD * D / A
@@ -79,12 +84,19 @@ class PixelDepth(torch.autograd.Function):
             prev, nxt = (k + 2) % 3, (k + 1) % 3
             gx.append(gw[prev] * (y[nxt] - py) + gw[nxt] * (py - y[prev]))
             gy.append(gw[prev] * (px - x[nxt]) + gw[nxt] * (x[prev] - px))
-        return (None, None, None, *gx, *gy, *gz)
+        out = []
+        for per_corner in (gx, gy, gz):  # one plane per coordinate, the three corners scattered into it
+            plane = g.new_zeros(ctx.plane_size)
+            for k in range(3):
+                plane.scatter_add_(0, rows[k], per_corner[k])
+            out.append(plane)
+        return (None, None, None, None, *out)
 
 
 def pixel_depth(
-    x: list[Tensor], y: list[Tensor], z: list[Tensor], px: Tensor, py: Tensor, perspective_correct: bool = True
+    planes: tuple[Tensor, Tensor, Tensor], rows: list[Tensor], px: Tensor, py: Tensor, perspective_correct: bool = True
 ) -> Tensor:
-    """Depth ``[N]`` of pixel centres ``(px, py)`` ``[N]`` in the triangles with corners ``x[k], y[k], z[k]`` ``[N]``
-    (screen ``x``, ``y`` and camera depth), differentiable w.r.t. the corners; 0 (no gradient) where degenerate."""
-    return PixelDepth.apply(px, py, perspective_correct, *x, *y, *z)
+    """Depth ``[N]`` of pixel centres ``(px, py)`` ``[N]`` in the triangles whose corner ``k`` is row ``rows[k]``
+    ``[N]`` of the coordinate planes ``(x, y, z)`` ``[V']`` (screen ``x``, ``y`` and camera depth), differentiable
+    w.r.t. the planes; 0 (no gradient) where the triangle is degenerate."""
+    return PixelDepth.apply(px, py, perspective_correct, rows, *planes)

@@ -302,6 +302,12 @@ def depth_at_pixels(
     return _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, False)[1]
 
 
+def _pixel_centres(idx: Tensor, height: int, width: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Pixel centres ``(px, py)`` ``[N]`` of flat indices ``idx`` ``[N]`` into ``[B, height, width]`` images."""
+    rem = idx % (height * width)
+    return (rem % width).to(dtype), (rem // width).to(dtype)
+
+
 def _pixel_barycentrics(
     vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool, with_bary: bool
 ) -> tuple[Tensor | None, Tensor]:
@@ -312,13 +318,13 @@ def _pixel_barycentrics(
     fid = flat_fid.index_select(0, idx)
     batch_row = (idx // (H * W)) * V  # [N] first row of each pixel's mesh in the flattened vertices
     rows = [faces[:, k].long().index_select(0, fid) + batch_row for k in range(3)]
-    x, y, z = gather_corners(vertices_screen, rows)  # [N] each, differentiable
-    rem = idx % (H * W)
-    px = (rem % W).to(vertices_screen.dtype)  # [N] pixel centres
-    py = (rem // W).to(vertices_screen.dtype)
     if not with_bary:  # the depth alone: closed-form backward (``raster_depth``), the same forward values
-        depth = pixel_depth(x, y, z, px, py, perspective_correct)
+        planes = tuple(vertices_screen[..., c].reshape(-1) for c in range(3))  # [B * V] each
+        px, py = _pixel_centres(idx, H, W, vertices_screen.dtype)
+        depth = pixel_depth(planes, rows, px, py, perspective_correct)
         return None, depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
+    x, y, z = gather_corners(vertices_screen, rows)  # [N] each, differentiable
+    px, py = _pixel_centres(idx, H, W, vertices_screen.dtype)
     # edge function of the edge opposite each corner (same operations as the [N, 3] form, so identical values)
     w = []
     for i in range(3):
