@@ -136,28 +136,37 @@ def fit_coeff_mlp(
 
 
 class RidgeCoeff(nn.Module):
-    """The linear baseline: ridge regression from flattened W+ to the standardised latent, per group of known
-    targets (rows with NaN in a column are left out of that column's fit), ``lam`` chosen on a validation split."""
+    """The linear baseline: ridge regression from flattened W+ to the latent, one fit per group of columns on the
+    rows where that group is known (the analyser labels no albedo), ``lam`` chosen on a held-out fifth."""
 
     def __init__(self) -> None:
         super().__init__()
         self.weight: Tensor | None = None
         self.bias: Tensor | None = None
-        self.lam: float | None = None
+        self.lams: dict[str, float] = {}
 
     def fit(self, w_plus: Tensor, latent: Tensor, lams: tuple[float, ...] = (0.1, 1, 10, 100, 1000)) -> RidgeCoeff:
-        x = w_plus.reshape(w_plus.shape[0], -1).double()
-        y = latent.double()
-        known = ~torch.isnan(y).any(1)
-        x, y = x[known], y[known]
-        n_val = max(1, len(x) // 5)
-        best = (float("inf"), lams[0])
-        for lam in lams:
-            w, b = fit_ridge(x[n_val:], y[n_val:], lam)
-            err = float(((x[:n_val] @ w + b - y[:n_val]) / y.std(0).clamp_min(1e-6)).abs().mean())
-            best = min(best, (err, lam))
-        self.lam = best[1]
-        self.weight, self.bias = fit_ridge(x, y, self.lam)
+        from toonlift.plugins.head_rig.latent import GROUPS
+
+        x_all = w_plus.reshape(w_plus.shape[0], -1).double()
+        weight = torch.zeros(x_all.shape[1], LATENT_DIM, dtype=torch.float64)
+        bias = torch.zeros(LATENT_DIM, dtype=torch.float64)
+        for name, _ in GROUPS:
+            cols = SLICES[name]
+            y_all = latent[:, cols].double()
+            known = ~torch.isnan(y_all).any(1)
+            x, y = x_all[known], y_all[known]
+            if len(x) < 5:
+                raise ConfigError(f"RidgeCoeff: only {len(x)} codes carry the {name} coefficients; need >= 5.")
+            n_val = max(1, len(x) // 5)
+            scale = y.std(0).clamp_min(1e-6)
+            best = (float("inf"), lams[0])
+            for lam in lams:
+                w, b = fit_ridge(x[n_val:], y[n_val:], lam)
+                best = min(best, (float(((x[:n_val] @ w + b - y[:n_val]) / scale).abs().mean()), lam))
+            self.lams[name] = best[1]
+            weight[:, cols], bias[cols] = fit_ridge(x, y, best[1])
+        self.weight, self.bias = weight, bias
         return self
 
     def forward(self, w_plus: Tensor) -> Tensor:
