@@ -22,6 +22,7 @@ import torch
 from toonlift.errors import ConfigError
 from toonlift.export.viewer import write_viewer
 from toonlift.functional.landmark_solve import identifiable_targets, jitter, project_weak_perspective, solve_weights
+from toonlift.functional.rig_runtime import SparseRig
 from toonlift.stages.rig_fit.animate import load_avatar, recovered_cameras, render_frames
 from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
 from toonlift.utils.frames_io import write_video
@@ -31,61 +32,74 @@ TARGET_SETS = ("facs", "world")
 LandmarkFn = Callable[[np.ndarray], "np.ndarray | None"]
 
 
-def _spread(points: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.sum((points - points.mean(0)) ** 2, axis=1))))
-
-
 class LandmarkTracker:
     """Per-frame landmarks ``[68, 2]`` (or ``None``: no face) of ``[H, W, 3]`` uint8 frames from a detector plugin.
+
+    A detector with ``face_boxes(image, upsample)`` and ``landmarks_in_box(image, box)`` (``dlib68``) is tracked:
+    after a full search, each frame's face box is found again inside a crop around the last box, scaled so that
+    the face is ``TRACK_WIDTH`` pixels wide, without upsampling (a few ms instead of a full search); the shape
+    predictor then runs on that box in the full frame. Boxes always come from the face detector, as the predictor
+    was trained with, so errors do not feed back from frame to frame. Other detectors run on every frame.
 
     Args:
         detector: a :class:`~toonlift.plugins.landmarks.base.LandmarkDetector`.
         redetect_every: run the full face search every this many frames even while tracking (0: only when lost).
     """
 
+    TRACK_WIDTH = 120  # pixels: comfortably above the HOG detector's 80-pixel window
+
     def __init__(self, detector, redetect_every: int = 0) -> None:
         self.detector = detector
         self.redetect_every = int(redetect_every)
-        self.can_track = callable(getattr(detector, "landmarks_in_box", None))
-        self.box_shape: np.ndarray | None = None  # box (centre offset, half sizes) in units of the points' spread
-        self.previous: np.ndarray | None = None
+        self.can_track = callable(getattr(detector, "landmarks_in_box", None)) and callable(
+            getattr(detector, "face_boxes", None)
+        )
+        self.box: np.ndarray | None = None  # [4] the last face box, full-frame pixels
         self.since = 0
         self.searches = 0
 
     def _search(self, frame: np.ndarray) -> np.ndarray | None:
         self.searches += 1
+        self.since = 0
+        if self.can_track:
+            boxes = self.detector.face_boxes(frame)
+            if not boxes:
+                self.box = None
+                return None
+            self.box = np.asarray(boxes[0][0], np.float64)
+            return self.detector.landmarks_in_box(frame, tuple(self.box))
         image = torch.from_numpy(frame).permute(2, 0, 1)[None].float() / 127.5 - 1.0
         out = self.detector(image)
-        if not bool(out.found[0]):
+        return out.points[0].double().numpy() if bool(out.found[0]) else None
+
+    def _track(self, frame: np.ndarray) -> np.ndarray | None:
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = self.box
+        side = max(x1 - x0, y1 - y0)
+        cx, cy, half = (x0 + x1) / 2, (y0 + y1) / 2, side  # a crop twice the face's size
+        cx0, cy0 = int(max(0, cx - half)), int(max(0, cy - half))
+        cx1, cy1 = int(min(w, cx + half)), int(min(h, cy + half))
+        crop = frame[cy0:cy1, cx0:cx1]
+        if crop.shape[0] < 8 or crop.shape[1] < 8:
             return None
-        points = out.points[0].double().numpy()
-        x0, y0, x1, y1 = out.box[0].double().numpy()
-        c, s = points.mean(0), _spread(points)
-        self.box_shape = np.array([((x0 + x1) / 2 - c[0]) / s, ((y0 + y1) / 2 - c[1]) / s, (x1 - x0) / 2 / s,
-                                   (y1 - y0) / 2 / s])  # fmt: skip
-        return points
+        f = self.TRACK_WIDTH / side
+        small = _resize(crop, max(8, round(crop.shape[0] * f)))
+        f = small.shape[0] / crop.shape[0]
+        boxes = self.detector.face_boxes(small, 0) or self.detector.face_boxes(small, 1)  # upsampled if missed
+        if not boxes:
+            return None
+        bx0, by0, bx1, by1 = boxes[0][0]
+        self.box = np.array([cx0 + bx0 / f, cy0 + by0 / f, cx0 + bx1 / f, cy0 + by1 / f])
+        self.since += 1
+        return self.detector.landmarks_in_box(frame, tuple(self.box))
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
-        h, w = frame.shape[:2]
-        track = self.can_track and self.previous is not None and self.box_shape is not None
-        if track and self.redetect_every and self.since >= self.redetect_every:
-            track = False
-        if track:
-            c, s = self.previous.mean(0), _spread(self.previous)
-            b = self.box_shape * s
-            box = (c[0] + b[0] - b[2], c[1] + b[1] - b[3], c[0] + b[0] + b[2], c[1] + b[1] + b[3])
-            points = self.detector.landmarks_in_box(frame, box)
-            inside = (points[:, 0] > -0.1 * w).all() and (points[:, 0] < 1.1 * w).all()
-            inside = inside and (points[:, 1] > -0.1 * h).all() and (points[:, 1] < 1.1 * h).all()
-            if not inside or not 0.7 < _spread(points) / s < 1.4:  # a jump: the face was lost, search again
-                points = self._search(frame)
-                self.since = 0
-            else:
-                self.since += 1
-        else:
+        due = self.redetect_every and self.since >= self.redetect_every
+        points = None
+        if self.can_track and self.box is not None and not due:
+            points = self._track(frame)
+        if points is None:  # the first frame, a lost face, or a scheduled search
             points = self._search(frame)
-            self.since = 0
-        self.previous = points
         return points
 
 
@@ -129,10 +143,11 @@ def drive_frames(
     keep = [pool[i] for i in identifiable_targets(offsets[pool][:, lm], tol)]
     dk = offsets[keep]
     n_lm, d_lm = neutral[lm], dk[:, lm]
+    player = SparseRig(neutral, dk)  # S0 + B beta per frame, as a live player would make the mesh
     raw, smooth, cams, shown, found = [], [], [], [], []
     t_read = t_detect = t_solve = 0.0
     it = iter(frames)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     while max_frames is None or len(raw) < max_frames:
         t0 = time.perf_counter()
         frame = next(it, None)
@@ -152,13 +167,13 @@ def drive_frames(
             cam = (m, t)
         raw.append(b)
         smooth.append(b if len(smooth) == 0 else alpha * b + (1 - alpha) * smooth[-1])
-        _ = neutral + np.tensordot(smooth[-1], dk, axes=1)  # the driven mesh, as a live player would make it
+        _ = player.deform(smooth[-1])
         t3 = time.perf_counter()
         t_read, t_detect, t_solve = t_read + t1 - t0, t_detect + t2 - t1, t_solve + t3 - t2
         cams.append(cam)
         found.append(pts is not None)
         shown.append((frame, pts))
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if not raw:
         raise ConfigError("The input has no frames; pass a video or a folder with at least one image.")
     raw_a, smooth_a = np.array(raw), np.array(smooth)
@@ -204,8 +219,9 @@ def drive_frames(
         "jitter_raw": jitter(raw_a),
         "jitter_smoothed": jitter(smooth_a),
         "reprojection_rmse_px": float(np.sqrt(np.mean(np.square(reproj)))) if ok else None,
-        "seconds": {"read": t_read, "landmarks": t_detect, "solve_and_mesh": t_solve, "total": total},
+        "seconds": {"read": t_read, "landmarks": t_detect, "solve_and_mesh": t_solve, "total": total, "cpu": cpu},
         "frames_per_second_end_to_end": len(raw) / total,
+        "frames_per_cpu_second": len(raw) / cpu,  # this process's CPU time: what the work costs on a busy machine
         "video": video.name,
     }
     atomic_write_bytes(out / "metrics.json", json.dumps(metrics, indent=2).encode())
