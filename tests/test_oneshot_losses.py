@@ -149,3 +149,30 @@ def test_artmator_stages_repeat_and_the_spatial_term_pulls_to_the_artwork(tiny) 
         directional_finetune(g3, a.ws, a.cond, art, None, mse_distance, lambda_dir=0.0, lambda_spa=0.0)
     with pytest.raises(ConfigError, match="camera"):
         anchor_search(g3, art, mse_distance, None)
+
+
+def test_directional_floor_bounds_the_start_of_a_fine_tune() -> None:
+    from toonlift.functional.directional import directional_loss
+    from toonlift.plugins.losses.directional import DirectionalLoss
+
+    guide = torch.tensor([[3.0, 4.0]])  # norm 5
+    floor = 0.1 * 5
+    small = torch.tensor([[0.1, 0.2]])  # below the floor: linear, 1 - d.g_hat / floor
+    got = directional_loss(small, torch.zeros_like(small), guide, eps=floor)
+    torch.testing.assert_close(got, torch.tensor([1 - (0.1 * 0.6 + 0.2 * 0.8) / floor]))
+    big = torch.tensor([[2.0, -1.0]])  # above it: the plain cosine
+    torch.testing.assert_close(directional_loss(big, torch.zeros_like(big), guide, eps=floor),
+                               directional_loss(big, torch.zeros_like(big), guide))  # fmt: skip
+    # the plugin at the first step of a fine-tune (stylised == original): a bounded gradient with the floor
+    loss = DirectionalLoss(encoder="synthetic_analyser_stats", min_norm=0.1)
+    plain = DirectionalLoss(encoder="synthetic_analyser_stats")
+    img = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(9)) * 2 - 1
+    g = loss.guide(-img, img)
+    grads = []
+    for fn in (loss, plain):
+        x = img.clone().requires_grad_(True)
+        fn(x, img, g).backward()
+        grads.append(float(x.grad.norm()))
+    assert all(torch.isfinite(torch.tensor(grads))) and grads[0] < 1e-4 * grads[1]
+    with pytest.raises(ConfigError, match="min_norm"):
+        DirectionalLoss(min_norm=-1.0)

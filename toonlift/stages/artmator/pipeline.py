@@ -35,6 +35,8 @@ class ArtmatorSettings:
         style_steps, style_lr, lambda_dir, lambda_spa: stage 2 (the 64-px EG3D-lite needs a larger lr than 1e-5).
         encoder: feature extractor of the directional loss (``synthetic_analyser_stats`` tells ink from cartoon).
         augment_copies: augmented copies per view pair in the encoder.
+        dir_min_norm: the directional loss's floor on the difference's norm (fraction of the guide's norm): without
+            it the first steps' gradient spike (the copy equals the original) leaves Adam unable to move.
         yaw_range_deg, pitch_range_deg: stage 2's random views.
         invert_steps, invert_lr: inversion of each input into the original generator.
         seed: seed of every random stream.
@@ -52,6 +54,7 @@ class ArtmatorSettings:
     lambda_spa: float = 1.0
     encoder: str = "synthetic_analyser_stats"
     augment_copies: int = 1
+    dir_min_norm: float = 0.1
     yaw_range_deg: float = 36.0
     pitch_range_deg: float = 10.0
     invert_steps: int = 150
@@ -78,7 +81,10 @@ class Artmator:
             raise ConfigError(f"3DArtmator stylises an EG3D generator ('eg3d'); got {type(g3d).__name__}.")
         self.g_ori, self.distance, self.s = g3d.eval().requires_grad_(False), distance, settings
         self.directional = DirectionalLoss(
-            encoder=settings.encoder, augment_copies=settings.augment_copies, seed=settings.seed
+            encoder=settings.encoder,
+            augment_copies=settings.augment_copies,
+            seed=settings.seed,
+            min_norm=settings.dir_min_norm,
         ).to(g3d.mapping_net.w_avg.device)
         self.anchor: AnchorResult | None = None
         self.g_trn: EG3DBackbone | None = None
