@@ -70,7 +70,11 @@ def main() -> None:
         f"inversion residual L1 {mean_iqr(inv.residual[test])}"
     )
 
-    # 1. coefficients
+    # 1. coefficients; how far the inverted codes lie from the mapping's codes that F_3D mostly learnt from
+    centre = rnd.w_plus[:, 0].mean(0)
+    far_rnd = (rnd.w_plus[:, 0] - centre).norm(dim=1)
+    far_inv = (w_te[:, 0] - centre).norm(dim=1)
+    print(f"distance from the mean code: random codes {mean_iqr(far_rnd)}, held-out inverted codes {mean_iqr(far_inv)}")
     ridge = RidgeCoeff().fit(torch.cat([inv.w_plus[:n], rnd.w_plus]), torch.cat([inv.latent[:n], rnd.latent]))
     r2 = held_out_r2(generator, analyser, parts.coeff, ridge, w_te, y_te, inv.latent[:n])
     print("\ncoefficient R² (held-out, pooled per group in training-sd units)")

@@ -74,11 +74,17 @@ class CoeffMLP(nn.Module):
 
 
 def set_target_stats(model: CoeffMLP, latent: Tensor) -> None:
-    """Standard units of the targets from training latents ``[N, 53]`` (NaN ignored; constant columns get sd 1)."""
+    """Standard units of the targets from training latents ``[N, 53]`` (NaN ignored). Columns that never vary
+    (the rig's pose shift and log-scale are 0 in the world) get sd 0, so the MLP outputs their constant exactly."""
     mean = torch.nanmean(latent, 0)
-    std = torch.sqrt(torch.nanmean((latent - mean) ** 2, 0))
+    std = torch.nan_to_num(torch.sqrt(torch.nanmean((latent - mean) ** 2, 0)))
     model.target_mean.copy_(torch.nan_to_num(mean))
-    model.target_std.copy_(torch.where(torch.nan_to_num(std) > 1e-6, torch.nan_to_num(std), torch.ones_like(std)))
+    model.target_std.copy_(torch.where(std > 1e-6, std, torch.zeros_like(std)))
+
+
+def loss_units(model: CoeffMLP) -> Tensor:
+    """The targets' sd ``[53]`` with constant columns at 1 (what the loss divides by)."""
+    return torch.where(model.target_std > 0, model.target_std, torch.ones_like(model.target_std))
 
 
 def masked_l1(pred: Tensor, target: Tensor) -> Tensor:
@@ -115,7 +121,7 @@ def fit_coeff_mlp(
     if steps < 1 or batch < 1:
         raise ConfigError(f"fit_coeff_mlp: steps and batch must be >= 1, got {steps}, {batch}.")
     set_target_stats(model, latent)
-    target = (latent - model.target_mean) / model.target_std
+    target = (latent - model.target_mean) / loss_units(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr_start)
     gamma = (lr_end / lr_start) ** (1.0 / max(1, steps - 1))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)

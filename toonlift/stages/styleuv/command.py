@@ -5,8 +5,10 @@
 
 Writes into ``--out``: ``face.obj`` (+ ``.mtl`` + texture PNG) and ``face.glb`` (the rig mesh of ``F_3D(w)``,
 displaced, neutral pose, with the diffuse UV map as texture), ``diffuse.png`` / ``displacement.png`` (the UV maps),
-``views.png`` (the latent's StyleGAN2 image, then renders at yaw -60...60), ``edits.png`` (relit from four
-directions, then expression edits), ``styleuv.png`` (both rows) and ``styleuv.json`` (the coefficients, paths).
+``views.png`` (the latent's StyleGAN2 image, the render at F_3D's own pose pasted on it, then frontal renders
+at yaw -60...60), ``edits.png`` (neutral expression, relit from four directions, jaw open / smile / brows raised /
+blink, the diffuse map and the displacement map stretched to its own min..max), ``styleuv.png`` (both rows) and
+``styleuv.json`` (the coefficients, paths).
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ from toonlift.utils.io import atomic_write_json, load_safetensors, safe_torch_lo
 from toonlift.utils.output_dirs import check_writable_folder
 
 YAWS = (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)
-EDITS = (("jaw_open", 0.8), ("smile_left", 1.0), ("smile_right", 1.0), ("brow_raise_left", 1.0),
-         ("brow_raise_right", 1.0), ("blink_left", 1.0), ("blink_right", 1.0))  # fmt: skip
 LIGHTS = ((-0.8, -0.3), (0.8, -0.3), (0.0, -0.9), (0.0, 0.6))  # (x, y) of the light direction, +y down
 DEFAULT_DIR = Path("outputs/styleuv")
 
@@ -110,14 +110,16 @@ def run(w_plus: Tensor, out: Path, parts_path: Path, uv_path: Path, generator_pa
     def draw(lat: Tensor) -> Tensor:
         return renderer(lat, diffuse, disp, background=white, visibility=False).image
 
-    views = [up] + [draw(with_values(frontal(latent), yaw=a)) for a in YAWS]
+    own = renderer(latent, diffuse, disp, background=up, visibility=False).image  # F_3D's own pose, pasted
+    views = [up, own] + [draw(with_values(frontal(latent), yaw=a)) for a in YAWS]
     neutral = with_values(frontal(latent), expression=0.0)
     relit = [draw(with_values(neutral, light=light_sh(latent, d))) for d in LIGHTS]
-    edits = [draw(with_values(neutral, **{name: v})) for name, v in EDITS[:1]]
+    edits = [draw(with_values(neutral, jaw_open=0.8))]
     edits += [draw(with_values(neutral, smile_left=1.0, smile_right=1.0))]
     edits += [draw(with_values(neutral, brow_raise_left=1.0, brow_raise_right=1.0))]
     edits += [draw(with_values(neutral, blink_left=1.0, blink_right=1.0))]
-    maps = torch.nn.functional.interpolate(torch.cat([diffuse, disp.expand(-1, 3, -1, -1)]), size=(size, size))
+    span = (disp - disp.amin()) / (disp.amax() - disp.amin()).clamp_min(1e-6) * 2 - 1  # shown min..max
+    maps = torch.nn.functional.interpolate(torch.cat([diffuse.clamp(-1, 1), span.expand(-1, 3, -1, -1)]), size=size)
     out.mkdir(parents=True, exist_ok=True)
     save_image(make_grid(torch.cat(views), nrow=len(views)), out / "views.png")
     row2 = torch.cat([draw(neutral), *relit, *edits, maps])

@@ -26,15 +26,16 @@ from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import CoeffMLP, RidgeCoeff, fit_coeff_mlp
 from toonlift.stages.styleuv.evaluate_parts import coefficient_r2, yaw_control
 from toonlift.stages.styleuv.pairs import Pairs, analyser_latent, load_pairs
-from toonlift.stages.styleuv.parts import StyleUVParts, save_parts
+from toonlift.stages.styleuv.parts import StyleUVParts, load_parts, save_parts
 from toonlift.stages.styleuv.yaw import YawStepMLP, fit_yaw_boundary, fit_yaw_mlp, steps_for_yaw, walk_yaw
 from toonlift.synthetic.analyser import FaceAnalyser
 
 ASKED = (-45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0)
 
 
-def train_yaw(generator, analyser, random: Pairs, walk: int, walk_steps: int, seed: int):  # noqa: ANN001, ANN201
-    """The yaw SVM on the random codes' analyser yaw, then line-searched labels for ``F_yaw`` and its fit."""
+def train_yaw(generator, analyser, random: Pairs, walk: int, walk_steps: int, seed: int, walk_sd: float = 6.0):  # noqa: ANN001, ANN201
+    """The yaw SVM on the random codes' analyser yaw, then line-searched labels for ``F_yaw`` (walks of
+    ``± walk_sd`` standard deviations of the codes' projections on ``d``) and its fit."""
     w = random.w_plus[:, 0]
     yaw = random.latent[:, SLICES["pose"].start]
     t0 = time.perf_counter()
@@ -42,7 +43,7 @@ def train_yaw(generator, analyser, random: Pairs, walk: int, walk_steps: int, se
     t_svm = time.perf_counter() - t0
     d = fit.normal.float()
     spread = float((w @ d).std())
-    steps = torch.linspace(-3 * spread, 3 * spread, walk_steps)
+    steps = torch.linspace(-walk_sd * spread, walk_sd * spread, walk_steps)
     t0 = time.perf_counter()
     codes = w[:walk]
     curve = walk_yaw(generator, analyser, codes, d, steps)  # [N, K]
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-random", action="store_true", help="train F_3D on the inverted faces only")
     p.add_argument("--walk", type=int, default=200, help="codes walked along d to label F_yaw")
     p.add_argument("--walk-steps", type=int, default=13)
+    p.add_argument("--walk-sd", type=float, default=6.0, help="walk range along d, in sd of the codes' projections")
+    p.add_argument("--yaw-only", default=None, help="keep F_3D of this parts file; refit only d and F_yaw")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     torch.manual_seed(a.seed)
@@ -100,15 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     w_tr, y_tr, w_te, y_te = inv.w_plus[:n_train], inv.latent[:n_train], inv.w_plus[n_train:], inv.latent[n_train:]
     metrics: dict = {"train_faces": n_train, "test_faces": len(inv) - n_train}
 
-    mlp = CoeffMLP(generator.num_ws, generator.w_dim)
     w_fit = w_tr if a.no_random else torch.cat([w_tr, rnd.w_plus])
     y_fit = y_tr if a.no_random else torch.cat([y_tr, rnd.latent])
-    log = fit_coeff_mlp(mlp, w_fit, y_fit, steps=a.mlp_steps, seed=a.seed)
-    ridge = RidgeCoeff().fit(w_fit, y_fit)
-    if len(w_te) >= 4:
-        metrics["r2"] = held_out_r2(generator, analyser, mlp, ridge, w_te, y_te, y_tr)
-    metrics["mlp_seconds"], metrics["mlp_train_codes"], metrics["ridge_lambda"] = log.seconds, len(w_fit), ridge.lams
-    d, yaw_mlp, yaw_info = train_yaw(generator, analyser, rnd, a.walk, a.walk_steps, a.seed)
+    if a.yaw_only:
+        old = load_parts(a.yaw_only)
+        mlp, metrics = old.coeff, {**old.metrics, "yaw_refit_of": str(a.yaw_only)}
+    else:
+        mlp = CoeffMLP(generator.num_ws, generator.w_dim)
+        log = fit_coeff_mlp(mlp, w_fit, y_fit, steps=a.mlp_steps, seed=a.seed)
+        ridge = RidgeCoeff().fit(w_fit, y_fit)
+        if len(w_te) >= 4:
+            metrics["r2"] = held_out_r2(generator, analyser, mlp, ridge, w_te, y_te, y_tr)
+        metrics.update(mlp_seconds=log.seconds, mlp_train_codes=len(w_fit), ridge_lambda=ridge.lams)
+    d, yaw_mlp, yaw_info = train_yaw(generator, analyser, rnd, a.walk, a.walk_steps, a.seed, a.walk_sd)
     metrics["yaw"] = yaw_info
     parts = StyleUVParts(mlp, d, yaw_mlp, metrics)
     z = torch.randn(a.yaw_test, generator.z_dim, generator=torch.Generator().manual_seed(10_000 + a.seed))
