@@ -148,6 +148,9 @@ def test_avatar_command_viewer_shows_the_textured_photo_face_and_moves_its_mouth
     names = driver.execute_script("return window.toonliftViewer.names")
     assert names == glb.names and len(names) >= 46
     assert len(driver.find_elements("css selector", "#sliders input[type=range]")) == len(names)
+    # the sliders start at the GLB's default weights: the fitted expression the texture was taken with
+    values = driver.execute_script("return [...document.querySelectorAll('#sliders input')].map(s => +s.value)")
+    np.testing.assert_allclose(values, glb.weights, atol=0.006)
     neutral = _pixels(driver)
     drawn = np.abs(neutral - neutral[0, 0]).sum(-1) > 30
     assert drawn.mean() > 0.1, f"the head covers only {drawn.mean():.3f} of the canvas"

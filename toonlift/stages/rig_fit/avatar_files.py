@@ -67,6 +67,16 @@ def build_rig(rig: HeadRigBackbone, avatar: Avatar):
     return morph, seconds
 
 
+def avatar_animation(names: list[str], base: np.ndarray) -> dict:
+    """Each expression in turn (``rig-viewer``'s sequence) on top of the fitted weights ``base`` ``[T]``: a target
+    rises from its fitted weight to 1 and back, the others stay at theirs (the texture was taken from the photo's
+    expression, so the face plays from there)."""
+    anim = synthetic_animation(names)
+    b = np.asarray(base, np.float64)
+    anim["weights"] = [np.round(b + (1 - b) * np.asarray(w), 4).tolist() for w in anim["weights"]]
+    return anim
+
+
 def landmark_picture(avatar: Avatar, rig: HeadRigBackbone) -> np.ndarray:
     """The crop with its landmarks: detected (green), coarse (red), fine (blue), 2x enlarged."""
     img = Image.fromarray(to_uint8(avatar.crop.image[0])).resize((2 * CROP, 2 * CROP), Image.Resampling.LANCZOS)
@@ -118,7 +128,7 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
         folder / "avatar.obj",
     )
     glb = save_morph_glb(morph, folder / "avatar.glb")
-    animation = synthetic_animation(morph.names)
+    animation = avatar_animation(morph.names, morph.weights)
     (folder / "animation.json").write_text(json.dumps(animation))
     write_viewer(glb, animation=animation, title=title, names=morph.names)
     cam = avatar.camera_vertices
