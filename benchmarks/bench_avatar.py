@@ -50,6 +50,8 @@ def portraits(world: int) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
         ("astronaut mirrored", np.ascontiguousarray(a[:, ::-1]), None),
         ("astronaut 256 px", np.asarray(Image.fromarray(a).resize((256, 256), Image.Resampling.LANCZOS)), None),
     ]
+    if world == 0:
+        return out
     p = sample_params(11, range(world))
     p = type(p)(**{**p.__dict__, "pose": p.pose * 0.25})  # near frontal: dlib's HOG detector misses turned heads
     r = FaceRenderer()(p, "photo", 384, outputs=("image", "landmarks"))

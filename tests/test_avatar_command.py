@@ -191,3 +191,12 @@ def test_cartoon_generator_option_end_to_end(tmp_path) -> None:
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert m["cartoon"]["projection_steps"] == 20 and "cartoonise" in m["seconds"]
     assert (tmp_path / "o" / "cartoon.png").is_file()
+
+
+def test_glb_at_its_default_weights_is_the_fitted_face(world_run) -> None:
+    import trimesh
+
+    glb = load_morph_glb(world_run / "avatar.glb")
+    posed = glb.mesh.vertices + np.einsum("k,kvc->vc", glb.weights, glb.targets)
+    obj = trimesh.load(world_run / "avatar.obj", process=False, force="mesh")
+    assert np.abs(posed - np.asarray(obj.vertices)).max() < 2e-3  # head units; offsets under 1e-4 were pruned

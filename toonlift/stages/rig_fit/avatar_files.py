@@ -59,10 +59,14 @@ def build_rig(rig: HeadRigBackbone, avatar: Avatar):
     neutral = avatar.neutral_vertices.double().numpy()
     offsets = local_rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy())
     seconds = time.perf_counter() - start
-    mesh = mesh_from_tensors(avatar.neutral_vertices.float(), head.faces, uv=rig.uv, texture=avatar.texture)
-    morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
     weights = np.zeros(len(names), np.float32)
     weights[: len(head.expression_names)] = expression_weights(avatar).numpy()  # the world's 12 come first
+    # the GLB's neutral: the fitted face minus the *transferred* expression at its fitted weights, so that the
+    # default weights give back exactly the fitted face the texture was projected from (the template's offsets,
+    # used to find the neutral the transfer ran on, differ from the transferred ones on this face)
+    neutral = avatar.fine_vertices.double().numpy() - np.einsum("k,kvc->vc", weights, offsets.astype(np.float64))
+    mesh = mesh_from_tensors(torch.from_numpy(neutral).float(), head.faces, uv=rig.uv, texture=avatar.texture)
+    morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
     morph.weights = weights
     return morph, seconds
 
