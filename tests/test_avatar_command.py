@@ -66,6 +66,7 @@ def test_world_photo_gives_every_file_and_a_rigged_textured_glb(world_run) -> No
     assert len(raw.meshes[0].extras["targetNames"]) == len(raw.meshes[0].primitives[0].targets) >= 46
     assert Image.open(out / "depth.png").mode.startswith("I")  # 16-bit depth
     assert Image.open(out / "rotation.gif").n_frames == 12
+    assert (out / "rotation.mp4").stat().st_size > 1000
 
 
 def test_world_photo_metrics(world_run) -> None:
