@@ -74,6 +74,9 @@ def test_world_photo_metrics(world_run) -> None:
     r = m["landmark_residual_px"]
     assert r["coarse"] < r["start"] and r["coarse"] < 12.0  # dlib's points on a world render, 256-px crop
     assert r["fine"] < 0.25 * r["coarse"]  # the Laplacian step pulls the landmark vertices onto the detections
+    groups = ("contour", "brow", "nose", "eyes", "mouth")
+    weighted = sum(r[f"coarse_{g}"] * n for g, n in zip(groups, (17, 10, 9, 12, 20))) / 68
+    assert weighted == pytest.approx(r["coarse"], rel=1e-3)  # the groups partition the 68 points
     assert -1.0 <= m["dlib_resnet_similarity"]["cosine"] <= 1.0 and m["dlib_resnet_similarity"]["distance"] > 0
     assert set(m["seconds"]) == {"detect", "landmarks", "coarse", "fine", "texture", "rig", "files", "similarity"}
     assert m["cartoon"] is None
