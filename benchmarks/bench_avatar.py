@@ -50,6 +50,8 @@ def portraits(world: int) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
         ("astronaut mirrored", np.ascontiguousarray(a[:, ::-1]), None),
         ("astronaut 256 px", np.asarray(Image.fromarray(a).resize((256, 256), Image.Resampling.LANCZOS)), None),
     ]
+    if world == 0:
+        return out
     p = sample_params(11, range(world))
     p = type(p)(**{**p.__dict__, "pose": p.pose * 0.25})  # near frontal: dlib's HOG detector misses turned heads
     r = FaceRenderer()(p, "photo", 384, outputs=("image", "landmarks"))
@@ -92,12 +94,33 @@ def cold_command_seconds(image: Path, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def viewer_screenshot(html: Path, png: Path, weights: dict[str, float]) -> None:
+    """A PNG of ``viewer.html`` in headless Chromium (software WebGL) with the sliders ``weights`` set."""
+    from bench_viewer import _browser, _open
+
+    driver = _browser()
+    try:
+        _open(driver, html)
+        for name, value in weights.items():
+            driver.execute_script(
+                "const s = document.getElementById(arguments[0]); s.value = arguments[1];"
+                "s.dispatchEvent(new Event('input'));",
+                f"slider-{name}",
+                value,
+            )
+        time.sleep(1.0)
+        driver.save_screenshot(str(png))
+    finally:
+        driver.quit()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--world", type=int, default=4, help="world photo renders with known landmarks")
     p.add_argument("--gallery", type=Path, default=None, help="copy the astronaut's summary.png and GIF here")
     p.add_argument("--cold", action="store_true", help="also time the command cold in a fresh process")
+    p.add_argument("--screenshot", type=Path, default=None, help="PNG of the astronaut's viewer (headless Chromium)")
     a = p.parse_args()
     torch.set_num_threads(1)
     print(report_header())
@@ -143,6 +166,9 @@ def main() -> None:
             shutil.copy(folder / "summary.png", a.gallery / "avatar_astronaut.png")
             shutil.copy(folder / "rotation.gif", a.gallery / "avatar_astronaut.gif")
             print(f"gallery: {a.gallery / 'avatar_astronaut.png'}, {a.gallery / 'avatar_astronaut.gif'}")
+        if name == "astronaut" and a.screenshot is not None:
+            viewer_screenshot(folder / "viewer.html", a.screenshot, {"jaw_open": 0.6, "brow_raise_left": 1.0})
+            print(f"viewer screenshot: {a.screenshot}")
     if a.cold:
         Image.fromarray(portraits(0)[0][1]).save(tmp / "astronaut.png")
         cold = cold_command_seconds(tmp / "astronaut.png", tmp / "cold")

@@ -66,6 +66,7 @@ def test_world_photo_gives_every_file_and_a_rigged_textured_glb(world_run) -> No
     assert len(raw.meshes[0].extras["targetNames"]) == len(raw.meshes[0].primitives[0].targets) >= 46
     assert Image.open(out / "depth.png").mode.startswith("I")  # 16-bit depth
     assert Image.open(out / "rotation.gif").n_frames == 12
+    assert (out / "rotation.mp4").stat().st_size > 1000
 
 
 def test_world_photo_metrics(world_run) -> None:
@@ -73,6 +74,9 @@ def test_world_photo_metrics(world_run) -> None:
     r = m["landmark_residual_px"]
     assert r["coarse"] < r["start"] and r["coarse"] < 12.0  # dlib's points on a world render, 256-px crop
     assert r["fine"] < 0.25 * r["coarse"]  # the Laplacian step pulls the landmark vertices onto the detections
+    groups = ("contour", "brow", "nose", "eyes", "mouth")
+    weighted = sum(r[f"coarse_{g}"] * n for g, n in zip(groups, (17, 10, 9, 12, 20))) / 68
+    assert weighted == pytest.approx(r["coarse"], rel=1e-3)  # the groups partition the 68 points
     assert -1.0 <= m["dlib_resnet_similarity"]["cosine"] <= 1.0 and m["dlib_resnet_similarity"]["distance"] > 0
     assert set(m["seconds"]) == {"detect", "landmarks", "coarse", "fine", "texture", "rig", "files", "similarity"}
     assert m["cartoon"] is None
@@ -191,3 +195,12 @@ def test_cartoon_generator_option_end_to_end(tmp_path) -> None:
     m = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert m["cartoon"]["projection_steps"] == 20 and "cartoonise" in m["seconds"]
     assert (tmp_path / "o" / "cartoon.png").is_file()
+
+
+def test_glb_at_its_default_weights_is_the_fitted_face(world_run) -> None:
+    import trimesh
+
+    glb = load_morph_glb(world_run / "avatar.glb")
+    posed = glb.mesh.vertices + np.einsum("k,kvc->vc", glb.weights, glb.targets)
+    obj = trimesh.load(world_run / "avatar.obj", process=False, force="mesh")
+    assert np.abs(posed - np.asarray(obj.vertices)).max() < 2e-3  # head units; offsets under 1e-4 were pruned

@@ -134,12 +134,15 @@ def test_viewer_plays_an_animation(tmp_path, driver) -> None:
     assert load_morph_glb(tmp_path / "avatar.glb").names == morph.names
 
 
-def test_avatar_command_viewer_shows_the_textured_photo_face_and_moves_its_mouth(tmp_path, driver) -> None:
-    """Issue 19's Done-when on the page ``toonlift avatar`` writes (a world photo, fast settings)."""
+@pytest.mark.parametrize("photo", ["world", pytest.param("astronaut", marks=pytest.mark.slow)])
+def test_avatar_command_viewer_shows_the_textured_photo_face_and_moves_its_mouth(tmp_path, driver, photo) -> None:
+    """Issue 19's Done-when on the page ``toonlift avatar`` writes (fast settings): a world photo in the default
+    run, scikit-image's astronaut in the slow one (CI runs both)."""
     from tests.test_avatar_command import FAST, world_photo
     from toonlift.cli import main
 
-    Image.fromarray(world_photo()).save(tmp_path / "face.png")
+    image = pytest.importorskip("skimage.data").astronaut() if photo == "astronaut" else world_photo()
+    Image.fromarray(image).save(tmp_path / "face.png")
     out = tmp_path / "avatar"
     assert main(["avatar", "--image", str(tmp_path / "face.png"), "--out", str(out), *FAST]) == 0
     _open(driver, out / "viewer.html")
@@ -148,6 +151,9 @@ def test_avatar_command_viewer_shows_the_textured_photo_face_and_moves_its_mouth
     names = driver.execute_script("return window.toonliftViewer.names")
     assert names == glb.names and len(names) >= 46
     assert len(driver.find_elements("css selector", "#sliders input[type=range]")) == len(names)
+    # the sliders start at the GLB's default weights: the fitted expression the texture was taken with
+    values = driver.execute_script("return [...document.querySelectorAll('#sliders input')].map(s => +s.value)")
+    np.testing.assert_allclose(values, glb.weights, atol=0.006)
     neutral = _pixels(driver)
     drawn = np.abs(neutral - neutral[0, 0]).sum(-1) > 30
     assert drawn.mean() > 0.1, f"the head covers only {drawn.mean():.3f} of the canvas"

@@ -29,6 +29,7 @@ from torch import Tensor
 from toonlift.errors import ConfigError
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone, rig_camera_vertices
 from toonlift.plugins.head_rig.latent import SLICES, split_latent
+from toonlift.plugins.landmarks.base import GROUPS
 from toonlift.stages.rig_fit.photo_face import FaceCrop, choose_face, crop_face, detect_faces
 from toonlift.stages.rig_fit.photo_fit import CoarseFit, coarse_fit, landmark_points, regressor_start
 from toonlift.stages.rig_fit.photo_texture import bake_texture, head_region, refit_eyeballs
@@ -53,7 +54,8 @@ class Avatar:
         camera_vertices: ``[V, 3]`` ``fine_vertices`` in the crop's camera.
         texture: ``[3, T, T]`` in ``[-1, 1]``; ``known``: ``[T, T]`` texels taken from the photo.
         fine_landmarks: ``[68, 2]`` the refined mesh's landmarks in crop pixels.
-        residuals: landmark residuals (mean pixels of the 256-px crop): ``coarse``, ``fine``, ``start``.
+        residuals: landmark residuals (mean pixels of the 256-px crop): ``start``, ``coarse``, ``fine`` and
+            ``coarse_<group>``, ``fine_<group>`` for 002's Table 1 groups (contour, brow, nose, eyes, mouth).
         times: seconds per phase.
         notes: what was printed (several faces, snapping, ...).
         eyes: per-eye sphere refits.
@@ -183,11 +185,15 @@ def reconstruct(
     texture, known = bake_texture(rig, camera, crop.image, texture_size, region=head_region(target, CROP))
     times["texture"] = time.perf_counter() - t
 
+    coarse_points = landmark_points(rig, latent[None])[0]
     residuals = {
         "start": coarse.start_residual * CROP / fit_size,  # the coarse fit's starting point
-        "coarse": _residual(landmark_points(rig, latent[None])[0], target),
+        "coarse": _residual(coarse_points, target),
         "fine": _residual(ref.landmarks, target),
     }
+    for group, rows in GROUPS.items():  # 002's Table 1 groups
+        residuals[f"coarse_{group}"] = _residual(coarse_points[list(rows)], target[list(rows)])
+        residuals[f"fine_{group}"] = _residual(ref.landmarks[list(rows)], target[list(rows)])
     return Avatar(
         rig=rig,
         crop=crop,

@@ -7,7 +7,8 @@
 * ``crop.png``, ``landmarks.png``: the 256-px crop the fit saw, its landmarks (green detected, red coarse, blue fine);
 * ``render.png``, ``toon.png``: the textured mesh in the photo's camera, unlit and toon-shaded;
 * ``depth.png`` (16-bit, near = bright, range in ``metrics.json``), ``normal.png`` (camera-space normals);
-* ``rotation.gif``: yaw -45..45 degrees and back, textured; ``summary.png``: crop + landmarks, overlay, textured,
+* ``rotation.gif`` and ``rotation.mp4`` (H.264; skipped with a warning where ffmpeg cannot run): yaw -45..45
+  degrees and back, textured; ``summary.png``: crop + landmarks, overlay, textured,
   toon; turned views (textured, toon) and the normals;
 * ``metrics.json``: landmark residuals, dlib-ResNet similarity, seconds per phase, counts.
 """
@@ -33,6 +34,7 @@ from toonlift.stages.rig_fit.avatar_viewer import PRUNE, synthetic_animation
 from toonlift.stages.rig_fit.local_transfer import local_rig_offsets
 from toonlift.stages.rig_fit.photo_fit import landmark_points
 from toonlift.stages.rig_fit.photo_texture import render_textured
+from toonlift.stages.vlda.outputs import save_mp4
 from toonlift.synthetic.facs_templates import facs_templates
 from toonlift.synthetic.head_model import KINDS
 
@@ -59,12 +61,26 @@ def build_rig(rig: HeadRigBackbone, avatar: Avatar):
     neutral = avatar.neutral_vertices.double().numpy()
     offsets = local_rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy())
     seconds = time.perf_counter() - start
-    mesh = mesh_from_tensors(avatar.neutral_vertices.float(), head.faces, uv=rig.uv, texture=avatar.texture)
-    morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
     weights = np.zeros(len(names), np.float32)
     weights[: len(head.expression_names)] = expression_weights(avatar).numpy()  # the world's 12 come first
+    # the GLB's neutral: the fitted face minus the *transferred* expression at its fitted weights, so that the
+    # default weights give back exactly the fitted face the texture was projected from (the template's offsets,
+    # used to find the neutral the transfer ran on, differ from the transferred ones on this face)
+    neutral = avatar.fine_vertices.double().numpy() - np.einsum("k,kvc->vc", weights, offsets.astype(np.float64))
+    mesh = mesh_from_tensors(torch.from_numpy(neutral).float(), head.faces, uv=rig.uv, texture=avatar.texture)
+    morph = morph_mesh_from_offsets(mesh, offsets, names, prune=PRUNE)
     morph.weights = weights
     return morph, seconds
+
+
+def avatar_animation(names: list[str], base: np.ndarray) -> dict:
+    """Each expression in turn (``rig-viewer``'s sequence) on top of the fitted weights ``base`` ``[T]``: a target
+    rises from its fitted weight to 1 and back, the others stay at theirs (the texture was taken from the photo's
+    expression, so the face plays from there)."""
+    anim = synthetic_animation(names)
+    b = np.asarray(base, np.float64)
+    anim["weights"] = [np.round(b + (1 - b) * np.asarray(w), 4).tolist() for w in anim["weights"]]
+    return anim
 
 
 def landmark_picture(avatar: Avatar, rig: HeadRigBackbone) -> np.ndarray:
@@ -118,7 +134,7 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
         folder / "avatar.obj",
     )
     glb = save_morph_glb(morph, folder / "avatar.glb")
-    animation = synthetic_animation(morph.names)
+    animation = avatar_animation(morph.names, morph.weights)
     (folder / "animation.json").write_text(json.dumps(animation))
     write_viewer(glb, animation=animation, title=title, names=morph.names)
     cam = avatar.camera_vertices
@@ -136,6 +152,7 @@ def write_avatar_files(folder: Path, avatar: Avatar, rig: HeadRigBackbone, title
     # each frame's own 255-colour palette by fast octree (PIL's default median cut costs ~0.2 s a frame)
     gif = [Image.fromarray(f).quantize(255, method=Image.Quantize.FASTOCTREE) for f in frames]
     gif[0].save(folder / "rotation.gif", save_all=True, append_images=gif[1:], duration=120, loop=0)
+    save_mp4(torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1, folder / "rotation.mp4", fps=8)
     overlay = overlay_picture(avatar, render)
     turned = [frames[GIF_YAWS.index(y)] for y in (-30, 30)]
     toon_turned = to_uint8(render_textured(rig, cam, avatar.texture, CROP, view=yaw_view(-25), toon=True)["image"][0])
