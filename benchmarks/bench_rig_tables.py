@@ -9,8 +9,8 @@ x 4). The detector is the world's truth (``synthetic_gt``). Methods:
 
 * ``coarse``: the regressor (``--weights``, default the shipped ``toonlift/assets/rig_coarse_regressor``);
 * ``fine (paper)``: Eq. 9-11 on the coarse fit, every anchor onto its landmark (``refine_to_landmarks``);
-* ``fine (gated)``: ``refine_to_landmarks(..., **GATED)``: kept as it is when the mean residual is <= 2 px, else
-  rigid re-alignment, then the Laplacian toward residuals shortened by 2 px;
+* ``fine (gated)``: ``refine_to_landmarks(..., **GATED)``: the coarse fit kept as it is when its mean landmark
+  residual is <= 3 px (256-px units), else the paper's solve;
 * ``re-fit exp`` / ``re-fit id+exp``: 002's Table 2 baselines (``refit_to_landmarks``).
 
 Tables: landmark error per iBUG group (002's Table 1 layout); 3D error: face-vertex error in camera space and in

@@ -49,7 +49,7 @@ def refit_to_landmarks(
             (yaw, pitch, roll, shift and scale: the rigid alignment to the landmarks, no prior).
         iterations: Gauss-Newton steps.
         w_lan, w_reg, w_id, w_exp: the coarse loss's weights (paper defaults).
-        damping: Levenberg-Marquardt damping relative to the normal matrix's mean diagonal.
+        damping: Levenberg-Marquardt damping relative to each coefficient's diagonal of the normal matrix.
 
     Returns:
         the re-fitted latents ``[B, 53]``.
@@ -84,7 +84,8 @@ def refit_to_landmarks(
             r = residual(free)
             J = torch.func.jacrev(residual)(free)  # [136 + P, P]
             JtJ = J.T @ J
-            JtJ = JtJ + damping * JtJ.diagonal().mean() * torch.eye(len(free), dtype=J.dtype)
+            # Marquardt's damping, scaled per coefficient (degrees, camera shifts and log-scale differ by 1e3)
+            JtJ = JtJ + torch.diag(damping * JtJ.diagonal() + 1e-12)
             free = free - torch.linalg.solve(JtJ, J.T @ r)
             if "expression" in names:  # expression weights live in [0, 1]
                 k = len(free) - (e.stop - e.start)
