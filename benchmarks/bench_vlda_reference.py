@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from protocol import Spread, measure, report_header  # noqa: E402
+from protocol import Limits, Spread, count_flops, machine_limits, measure, report_header  # noqa: E402
 
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss  # noqa: E402
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser  # noqa: E402
@@ -148,6 +148,13 @@ def main() -> None:
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(report_header())
     print(f"load average before: {os.getloadavg()[0]:.2f} | clock: {args.clock} | median [IQR] of {args.iters}")
+    # % sgemm: the matrix-product and convolution flops of an iteration over its time, against sgemm timed on the
+    # same clock (on a shared machine the wall-clock sgemm of machine_limits() would be the other jobs' share)
+    limits = machine_limits()
+    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+    gemm = Spread(tuple(2 * 1024**3 / t / 1e9 for t in measure(lambda: torch.mm(a, b), clock=clock).samples))
+    print(f"sgemm on the {args.clock} clock: {gemm.text(fmt='.4g')} GFLOP/s")
+    limits = Limits(gemm.median, limits.memory_gbs)
     counts = {"init": REFERENCE.init_iters}
     for i, phase in enumerate(("step1", "step2", "step3")):
         counts[phase] = REFERENCE.first[i] + (REFERENCE.num_stages - 1) * REFERENCE.later[i]
@@ -157,8 +164,10 @@ def main() -> None:
         m.index = 0
         opts = dict(zip(("init", "step1", "step2", "step3"), m.configure_optimizers()))
         per: dict[str, Spread] = {}
+        flops: dict[str, float] = {}
         for phase in ("init", "step1", "step2"):
             per[phase] = measure(phase_iteration(m, phase, opts), repeats=args.iters, warmup=1, clock=clock)
+            flops[phase] = count_flops(phase_iteration(m, phase, opts))
         full_cfg = m.train_cfg
         m.train_cfg = dataclasses.replace(full_cfg, collect_batches=4)  # a collection of 4 batches, timed
         collect4 = measure(m._collect, repeats=args.iters, warmup=1, clock=clock)
@@ -171,14 +180,17 @@ def main() -> None:
         for flip in sorted(set(flips)):
             m.state.stage = flips.index(flip)
             step3[flip] = measure(phase_iteration(m, "step3", opts), repeats=args.iters, warmup=1, clock=clock)
+            flops[f"step3 {flip}"] = count_flops(phase_iteration(m, "step3", opts))
         m.state.stage = 0
         n3 = {f: sum(REFERENCE.length("step3", k) for k in range(4) if flips[k] == f) for f in step3}
         per["step3"] = Spread(tuple(sum(step3[f].samples[i] * n3[f] for f in step3) / sum(n3.values())
                                     for i in range(args.iters)))  # fmt: skip
         for f, t in step3.items():
             print(f"step 3 {'with' if f else 'without'} the mirrored terms: {t.text(fmt='.3g')} s x {n3[f]}")
-        print("\n| phase | s / iteration | iterations per face | s per face | share |")
-        print("|---|---|---|---|---|")
+        n3_all = sum(n3.values())
+        flops["step3"] = sum(flops[f"step3 {f}"] * n3[f] for f in step3) / n3_all
+        print("\n| phase | s / iteration | iterations per face | s per face | share | % sgemm |")
+        print("|---|---|---|---|---|---|")
         total = {p: per[p].median * counts[p] for p in counts}
         total["collection"] = collect_batch.median * REFERENCE.num_stages * args.collect
         outputs = 0.0
@@ -191,7 +203,11 @@ def main() -> None:
             outputs = clock() - t0
         face = sum(total.values()) + outputs
         for p in counts:
-            print(f"| {p} | {per[p].text(fmt='.3g')} | {counts[p]} | {total[p]:.0f} | {100 * total[p] / face:.0f} % |")
+            pct = 100 * limits.fraction_of_sgemm(flops[p], per[p].median)
+            print(
+                f"| {p} | {per[p].text(fmt='.3g')} | {counts[p]} | {total[p]:.0f} | {100 * total[p] / face:.0f} % "
+                f"| {pct:.0f} % |"
+            )
         n_batches = REFERENCE.num_stages * args.collect
         print(
             f"| collection (per batch of {args.batch}) | {collect_batch.text(fmt='.3g')} | {n_batches} batches "
@@ -199,6 +215,7 @@ def main() -> None:
         )
         print(f"| outputs (one run) | | 1 | {outputs:.0f} | {100 * outputs / face:.0f} % |")
         print(f"\nestimated cost of one face: {face:.0f} s = {face / 60:.1f} min on {args.threads} thread(s)")
+        print(f"load average after the phases: {os.getloadavg()[0]:.2f}")
         if args.quick:
             return
         for name, make_parts in (("step 2", parts_step2), ("step 3", parts_step3)):
