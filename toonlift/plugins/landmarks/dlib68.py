@@ -55,11 +55,17 @@ def import_dlib() -> Any:
     return dlib
 
 
+@lru_cache(maxsize=1)
+def hog_face_detector() -> Any:
+    """dlib's HOG frontal face detector, built once per process (building it takes about a second)."""
+    return import_dlib().get_frontal_face_detector()
+
+
 @lru_cache(maxsize=2)
 def _load(path: str) -> tuple[Any, Any]:
     """``(HOG face detector, shape predictor)``, loaded once per process and file (the model is 100 MB)."""
     dlib = import_dlib()
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(path)
+    return hog_face_detector(), dlib.shape_predictor(path)
 
 
 class DlibLandmarkDetector(LandmarkDetector):
