@@ -11,7 +11,9 @@ width 32, 3 discriminator blocks, batch 16, 100 collected batches per stage, 100
 Printed, with ``benchmarks/protocol.py``'s median [interquartile range] of ``--iters`` timed calls after warm-up:
 
 * per phase, one iteration (loss, backward, Adam step) and the collection per batch, with the schedule's counts and
-  their product: the estimated cost of one face (the schedule has no other work but writing the outputs, timed once);
+  their product: the estimated cost of one face (the schedule has no other work but writing the outputs, timed once),
+  and the iteration's matrix-product and convolution flops over its time as a fraction of sgemm timed on the same
+  clock;
 * inside step 2 and step 3, what one iteration's parts cost alone (the pseudo renders, the encoder, the generator's
   synthesis forward + backward, the discriminator features, the depth-map renders, the perceptual loss, V/L/D/A), so
   the printed profile shows what bounds the per-face figure.
