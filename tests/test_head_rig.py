@@ -45,7 +45,7 @@ def test_prior_matches_the_world() -> None:
     assert mean.shape == std.shape == (53,) and (std > 0).all()
 
 
-@pytest.mark.parametrize("domain", ["photo", "cartoon"])
+@pytest.mark.parametrize("domain", ["photo", "cartoon", "toon+"])
 def test_geometry_agrees_with_the_world_renderer(domain: str) -> None:
     params = sample_params(11, range(3))
     rig = HeadRigBackbone(image_size=48, detail="high")

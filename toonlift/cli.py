@@ -61,9 +61,17 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.rig_fit.animate:main",
         "drive a rig-viewer avatar from 2-D landmarks (--synthetic: known weights; writes GIF, animation, metrics)",
     ),
+    "styleuv": (
+        "toonlift.stages.styleuv.command:main",
+        "StyleFaceUV: a latent or seed to a textured, displaced 3D face (OBJ/GLB, yaw -60..60 renders, relit, edits)",
+    ),
     "fit-boundary": (
         "toonlift.stages.boundaries.command:main",
         "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",
+    ),
+    "stylise": (
+        "toonlift.stages.stylise.command:main",
+        "one-shot 3D-aware stylisation (your3demoji | artmator) from one exemplar: rotation GIF, mesh, edits",
     ),
     "convert-eg3d": (
         "toonlift.plugins.eg3d.commands:convert_main",

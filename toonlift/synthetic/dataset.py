@@ -22,9 +22,20 @@ from toonlift.utils.io import load_safetensors, save_safetensors
 CACHE_VERSION = 1
 
 
+def split_domains(domain: str) -> tuple[str, ...]:
+    """The domains of a ``domain`` setting: one name, or a comma-separated mixture (``"photo,cartoon,toon+"``)."""
+    names = tuple(d.strip() for d in domain.split(","))
+    bad = [d for d in names if d not in DOMAINS]
+    if bad or not names:
+        raise ConfigError(
+            f"Unknown synthetic domain '{domain}'; choose one of {', '.join(DOMAINS)}, or a comma-separated mixture "
+            "of them (e.g. 'photo,cartoon,toon+')."
+        )
+    return names
+
+
 def _check(domain: str, resolution: int, num_samples: int, outputs: tuple[str, ...]) -> None:
-    if domain not in DOMAINS:
-        raise ConfigError(f"Unknown synthetic domain '{domain}'; choose one of {', '.join(DOMAINS)}.")
+    split_domains(domain)
     if resolution < 8:
         raise ConfigError(f"SyntheticFaces: resolution must be >= 8 pixels, got {resolution}.")
     if num_samples < 1:
@@ -38,7 +49,8 @@ class SyntheticFaces(Dataset):
     """Samples ``first .. first + num_samples - 1`` of ``seed``: dicts of the requested ground truth + ``index``.
 
     Args:
-        domain: ``"photo"``, ``"cartoon"`` or ``"ink"``.
+        domain: ``"photo"``, ``"cartoon"``, ``"ink"``, ``"toon+"``, or a comma-separated mixture of them (world
+            sample ``i`` in domain ``i % n``; the batch then carries ``domain_index``, the position in the list).
         resolution: image side in pixels.
         num_samples: number of samples.
         seed: world seed.
@@ -83,8 +95,25 @@ class SyntheticFaces(Dataset):
         if any(i < 0 or i >= self.num_samples for i in indices):
             raise IndexError(f"sample index out of range 0..{self.num_samples - 1}: {indices}")
         ids = [self.first + i for i in indices]
-        out = self.renderer(sample_params(self.seed, ids), self.domain, self.resolution, self.outputs)
-        batch = {k: out[k] for k in self.outputs}
+        names = split_domains(self.domain)
+        if len(names) == 1:
+            out = self.renderer(sample_params(self.seed, ids), self.domain, self.resolution, self.outputs)
+            batch = {k: out[k] for k in self.outputs}
+        else:  # a mixture: world sample ``id`` is rendered in domain ``id % len(names)``; one render per domain
+            which = torch.tensor(ids, dtype=torch.int64) % len(names)
+            batch = {}
+            for d, name in enumerate(names):
+                pos = (which == d).nonzero()[:, 0]
+                if len(pos) == 0:
+                    continue
+                out = self.renderer(
+                    sample_params(self.seed, [ids[j] for j in pos]), name, self.resolution, self.outputs
+                )
+                for k in self.outputs:
+                    if k not in batch:
+                        batch[k] = out[k].new_zeros((len(ids), *out[k].shape[1:]))
+                    batch[k][pos] = out[k]
+            batch["domain_index"] = which
         batch["index"] = torch.tensor(ids, dtype=torch.int64)
         return batch
 
@@ -114,15 +143,15 @@ class SyntheticFaces(Dataset):
         return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
     def _load_or_fill(self, cache_dir: Path) -> dict[str, Tensor]:
-        path = cache_dir / f"synthetic_{self.domain}_{self.resolution}px_{self._key()}.safetensors"
+        name = self.domain.replace(",", "-").replace("+", "plus")
+        path = cache_dir / f"synthetic_{name}_{self.resolution}px_{self._key()}.safetensors"
         if path.is_file():
             tensors, _ = load_safetensors(path, what="synthetic-face cache")
-            missing = [k for k in (*self.outputs, "index") if k not in tensors]
+            keys = (*self.outputs, "index", *(("domain_index",) if "," in self.domain else ()))
+            missing = [k for k in keys if k not in tensors]
             if missing or len(tensors["index"]) != self.num_samples:
                 raise DataError(f"The synthetic cache '{path}' is incomplete ({missing}); delete it to re-render.")
-            return {
-                k: (tensors[k].bool() if k == "landmarks_visible" else tensors[k]) for k in (*self.outputs, "index")
-            }
+            return {k: (tensors[k].bool() if k == "landmarks_visible" else tensors[k]) for k in keys}
         chunks: list[dict[str, Tensor]] = []
         for lo in range(0, self.num_samples, self.render_batch):
             chunks.append(self.render(list(range(lo, min(lo + self.render_batch, self.num_samples)))))

@@ -22,9 +22,9 @@ from toonlift.synthetic.appearance import vertex_albedo
 from toonlift.synthetic.head_model import HeadModel, build_head_model
 from toonlift.synthetic.raster import interpolate, rasterize, vertex_normals
 from toonlift.synthetic.sampler import FaceParams
-from toonlift.synthetic.toon import toon_identity
+from toonlift.synthetic.toon import domain_identity
 
-DOMAINS = ("photo", "cartoon", "ink")
+DOMAINS = ("photo", "cartoon", "ink", "toon+")  # "toon+": cartoon shading of the stronger toon+ shape
 FOV_DEG = 10.0
 HEAD_SCALE = 0.075
 BACKGROUND_DEPTH = 1.1
@@ -88,8 +88,7 @@ class FaceRenderer:
         """Camera-space vertices ``[B, V, 3]`` of the faces (toon-transformed identity outside the photo domain)."""
         model = model or self.model
         identity = params.identity.to(self.device)
-        if domain != "photo":
-            identity = toon_identity(identity)
+        identity = domain_identity(identity, domain)
         v = model.vertices(identity, params.expression.to(self.device)) * HEAD_SCALE
         cam = torch.stack([v[..., 0], -v[..., 1], 1.0 - v[..., 2]], -1)
         view = pose_to_view(params.pose.to(self.device))
@@ -104,7 +103,7 @@ class FaceRenderer:
 
         Args:
             params: the factors (from :func:`toonlift.synthetic.sampler.sample_params`).
-            domain: ``"photo"``, ``"cartoon"`` or ``"ink"``.
+            domain: ``"photo"``, ``"cartoon"``, ``"ink"`` or ``"toon+"`` (cartoon shading, stronger toon shape).
             image_size: side in pixels.
             outputs: which entries to return (see :data:`ALL_OUTPUTS`; the image is always computed).
 
@@ -145,7 +144,7 @@ class FaceRenderer:
             lines = styles.outlines(
                 torch.where(mask, depth, torch.full_like(depth, 10.0)), normals, parts, 1 + 2 * (s // 160)
             )
-            if domain == "cartoon":
+            if domain in ("cartoon", "toon+"):
                 vis = styles.soft_shadow(points, torch.where(mask, depth, torch.full_like(depth, 10.0)), light_dir, K)
                 rgb = styles.toon_shade(albedo, normals, points, light_dir, vis, parts)
             else:

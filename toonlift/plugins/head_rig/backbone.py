@@ -209,6 +209,16 @@ class HeadRigBackbone(Backbone):
             aux={"object_vertices": obj, "normals": normals},
         )
 
+    def render_vertices(self, camera_vertices: Tensor, ws: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Render camera-space vertices ``[B, V, 3]`` of this topology (e.g. a refined mesh) with the albedo and
+        light of latents ``ws`` ``[B, 53]``: ``(image [B, 3, S, S], depth [B, 1, S, S], mask [B, 1, S, S])``, depth
+        ``BACKGROUND_DEPTH`` off the head as in :meth:`synthesis`."""
+        lat = split_latent(self.broadcast_ws(ws)[:, 0])
+        colours = rig_vertex_colours(self.head_model, lat.albedo)
+        K = fov_to_intrinsics(FOV_DEG, self.image_size, device=camera_vertices.device).to(camera_vertices.dtype)
+        image, depth, mask, _ = self._render(camera_vertices, colours, lat.light, K)
+        return image, torch.where(mask > 0, depth, torch.full_like(depth, BACKGROUND_DEPTH)), mask
+
     def _render(self, verts: Tensor, colours: Tensor, light: Tensor, K: Tensor) -> tuple[Tensor, ...]:  # noqa: N803
         """``(image, depth, mask, normals)`` of camera-space ``verts`` ``[B, V, 3]``, with culling if asked."""
         if not self.cull_backfaces:

@@ -19,14 +19,14 @@ from toonlift.functional.shading import lambert_sh_coefficients, reference_light
 from toonlift.plugins.head_rig.latent import LATENT_DIM, RigLatent, join_latent
 from toonlift.synthetic.render import DOMAINS
 from toonlift.synthetic.sampler import FaceParams, sample_params
-from toonlift.synthetic.toon import toon_identity
+from toonlift.synthetic.toon import domain_identity
 
 
 def latent_from_params(params: FaceParams, domain: str = "photo") -> Tensor:
     """The ``[B, 53]`` rig latent that reproduces the world's face ``params`` as rendered in ``domain``."""
     if domain not in DOMAINS:
         raise ConfigError(f"Unknown synthetic domain '{domain}'; choose one of {', '.join(DOMAINS)}.")
-    identity = params.identity if domain == "photo" else toon_identity(params.identity)
+    identity = domain_identity(params.identity, domain)
     light = params.light
     sh = lambert_sh_coefficients(reference_light_direction(light[:, 2:4]), light[:, 0], light[:, 1])
     pose = torch.cat([params.pose, torch.zeros_like(params.pose)], dim=1)  # no shift, log-scale 0

@@ -23,8 +23,8 @@ from toonlift.plugins.head_rig.backbone import HeadRigBackbone
 from toonlift.plugins.head_rig.latent import LATENT_DIM, SLICES
 from toonlift.stages.rig_fit.losses import landmark_loss, photometric_loss, regulariser, supervised_loss
 from toonlift.stages.rig_fit.regressor import CoarseRegressor
-from toonlift.synthetic.render import DOMAINS
-from toonlift.synthetic.toon import toon_identity
+from toonlift.synthetic.dataset import split_domains
+from toonlift.synthetic.toon import domain_identity
 from toonlift.utils.io import save_safetensors
 
 SUPERVISED_GROUPS = ("identity", "expression", "light", "pose")
@@ -32,8 +32,17 @@ NEEDED = ("image", "landmarks", "mask", "identity", "expression", "pose", "light
 
 
 def true_latent(batch: dict[str, Tensor], domain: str) -> Tensor:
-    """The world's latent ``[B, 53]`` of a batch (appearance, unknown to the batch, left at 0: never supervised)."""
-    ident = batch["identity"] if domain == "photo" else toon_identity(batch["identity"])
+    """The world's latent ``[B, 53]`` of a batch (appearance, unknown to the batch, left at 0: never supervised).
+
+    ``domain`` is one world domain or a comma-separated mixture, whose batches carry ``domain_index`` ``[B]``.
+    """
+    names = split_domains(domain)
+    if len(names) == 1:
+        ident = domain_identity(batch["identity"], domain)
+    else:
+        which = batch["domain_index"]
+        ident = torch.stack([domain_identity(batch["identity"], d) for d in names])  # [D, B, K]
+        ident = ident[which, torch.arange(len(which))]
     light = batch["light"]
     out = ident.new_zeros(ident.shape[0], LATENT_DIM)
     out[:, SLICES["identity"]] = ident
@@ -57,7 +66,9 @@ class RigFitModule(ToonModule):
     """Coarse reconstruction: regress the ``head_rig`` latent from an image (seed 002's CoarseRecon).
 
     Args:
-        domain: the world domain of the training images (``"cartoon"`` and ``"ink"`` supervise toon identities).
+        domain: the world domain of the training images (``"cartoon"`` and ``"ink"`` supervise toon identities,
+            ``"toon+"`` the stronger toon+ ones), or a comma-separated mixture (``"photo,cartoon,toon+"``); the
+            regressor's output units pool the priors of these domains.
         image_size: side of the training images and of the rig's render.
         detail: head-model detail of the render (``"low"`` is enough at <= 64 px).
         width: first-stage channels of the regressor.
@@ -70,6 +81,8 @@ class RigFitModule(ToonModule):
         w_tex: ``w_tex`` inside the prior (paper 1.2e-3).
         supervised_weight: weight of the supervised coefficient term (0 = the paper's self-supervised loss).
         export_path: where to write the regressor (safetensors + JSON sidecar) when fitting ends.
+        trunk: ``"scratch"`` or ``"analyser"`` (start from the shipped synthetic face analyser; see
+            :mod:`.regressor`).
     """
 
     @classmethod
@@ -92,17 +105,17 @@ class RigFitModule(ToonModule):
         w_tex: float = 1.2e-3,
         supervised_weight: float = 0.0,
         export_path: str | None = None,
+        trunk: str = "scratch",
     ) -> None:
         super().__init__()
-        if domain not in DOMAINS:
-            raise ConfigError(f"RigFitModule domain must be one of {', '.join(DOMAINS)}, got '{domain}'.")
+        domains = split_domains(domain)
         if min(w_lan, w_photo, w_reg, w_id, w_exp, w_tex, supervised_weight) < 0:
             raise ConfigError("RigFitModule loss weights must be >= 0.")
         self.save_hyperparameters()
-        prior = "photo" if domain == "photo" else "cartoon"
-        self.regressor = CoarseRegressor(width, prior_domain=prior)
-        self.rig = HeadRigBackbone(image_size=image_size, detail=detail, prior_domain=prior, background=(0, 0, 0))
-        self.rig.requires_grad_(False)  # only synthesis is used; its mapping is not trained here
+        prior = ",".join(domains)
+        self.regressor = CoarseRegressor(width, prior_domain=prior, trunk=trunk)
+        self.rig = HeadRigBackbone(image_size=image_size, detail=detail, prior_domain=domains[0], background=(0, 0, 0))
+        self.rig.requires_grad_(False)  # only synthesis is used (its mapping, hence its prior, plays no part)
         self._val: dict[str, list[Tensor]] = {}
         self._t0 = time.time()
 
@@ -172,7 +185,8 @@ class RigFitModule(ToonModule):
             meta = {
                 "arch": {
                     "width": self.hparams.width,
-                    "prior_domain": "photo" if self.hparams.domain == "photo" else "cartoon",
+                    "prior_domain": ",".join(split_domains(self.hparams.domain)),
+                    "trunk": self.hparams.trunk,
                 },
                 "trained_steps": int(self.global_step),
                 "wall_time_s": round(time.time() - self._t0, 1),

@@ -130,5 +130,10 @@ def prepare_image(
         mask = resize(out.mask, size)[0, 0]
     else:
         mask = box_mask(size, list(face_box)).to(w.device)
-    ellipsoid = ellipsoid_from_mask(mask, prior_category, near=PRIOR_FAR - prior_relief, far=PRIOR_FAR)[None]
+    if prior_category == "rig":  # the 3DMM rig's fitted depth (issue 18) instead of an ellipsoid
+        from toonlift.stages.rig_fit.depth_prior import rig_depth_prior
+
+        ellipsoid = rig_depth_prior(image, size, far=PRIOR_FAR)
+    else:
+        ellipsoid = ellipsoid_from_mask(mask, prior_category, near=PRIOR_FAR - prior_relief, far=PRIOR_FAR)[None]
     return PreparedImage(w, image, mask[None], ellipsoid, gt_depth, gt_mask)

@@ -125,7 +125,8 @@ class FacePrior:
     Attributes:
         face_box: relative ``[min_y, max_y, min_x, max_x]`` face box, used when no face mask is available.
         category: box adjustment of the prior (``face``: GAN2Shape's CelebA crops, the box reaches the bottom row;
-            ``synface``: its synthetic faces, the box grows upwards by a sixth; ``none``).
+            ``synface``: its synthetic faces, the box grows upwards by a sixth; ``none``; ``rig``: no ellipsoid, the
+            shipped 3DMM rig's fitted depth in the fitted pose: :mod:`toonlift.stages.rig_fit.depth_prior`).
         relief: depth from the prior's apex to its rim, in the renderer's depth units (the face sits at depth ~1).
             GAN2Shape's 0.11 is ~1.4x the synthetic world's faces (about 0.08 from nose tip to ears); on 20 world
             faces a 0.04 cap with ``synface`` boxes scores SIDE 0.81e-2 against the flat plane's 1.32e-2
@@ -137,8 +138,8 @@ class FacePrior:
     relief: float = 0.11
 
     def __post_init__(self) -> None:
-        if self.category not in ("face", "synface", "none"):
-            raise ConfigError(f"prior.category must be 'face', 'synface' or 'none', got {self.category!r}.")
+        if self.category not in ("face", "synface", "none", "rig"):
+            raise ConfigError(f"prior.category must be 'face', 'synface', 'none' or 'rig', got {self.category!r}.")
         top, bottom, left, right = self.face_box
         if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
             raise ConfigError(f"prior.face_box must be [min_y, max_y, min_x, max_x] fractions, got {self.face_box}.")
