@@ -133,5 +133,13 @@ def test_local_transfer_equals_the_whole_mesh_solve() -> None:
     whole = rig_offsets(template, basis, neutral, faces, "dt")
     local = local_rig_offsets(template, basis, neutral, faces)
     assert np.abs(local - whole).max() < 1e-3 * 1.5  # head units; 0.1 px at 256 px (the pins are soft)
+    from toonlift.synthetic.head_model import KINDS
+
+    kinds = head.vertex_kinds.numpy()
+    balls = [np.nonzero(kinds == KINDS[k])[0] for k in ("eye_right", "eye_left")]
+    looks = head.expression_basis.double().numpy()[[0, 4]]
+    whole = rig_offsets(template, looks, neutral, faces, "dt", balls)
+    local = local_rig_offsets(template, looks, neutral, faces, eyeballs=balls)
+    assert np.abs(local - whole).max() < 1e-3 * 1.5  # the same with eyeballs made rigid
     vertices, local_faces, pins = moved_region(basis, faces)
     assert len(vertices) < head.num_vertices and local_faces.max() < len(vertices) and len(pins) > 0
