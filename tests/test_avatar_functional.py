@@ -162,5 +162,5 @@ def test_the_fit_starts_from_a_rig_fit_regressor_export(tmp_path) -> None:
         expected = net(torch.nn.functional.interpolate(image, size=(32, 32), mode="area"))
     torch.testing.assert_close(start, expected)
     save_safetensors(tmp_path / "other.safetensors", {"w": torch.zeros(3)}, meta)
-    with pytest.raises(ToonliftError, match="not a rig regressor export"):
+    with pytest.raises(ToonliftError, match="do not fit the architecture"):
         regressor_start(tmp_path / "other.safetensors", image)
