@@ -133,5 +133,34 @@ def test_local_transfer_equals_the_whole_mesh_solve() -> None:
     whole = rig_offsets(template, basis, neutral, faces, "dt")
     local = local_rig_offsets(template, basis, neutral, faces)
     assert np.abs(local - whole).max() < 1e-3 * 1.5  # head units; 0.1 px at 256 px (the pins are soft)
+    from toonlift.synthetic.head_model import KINDS
+
+    kinds = head.vertex_kinds.numpy()
+    balls = [np.nonzero(kinds == KINDS[k])[0] for k in ("eye_right", "eye_left")]
+    looks = head.expression_basis.double().numpy()[[0, 4]]
+    whole = rig_offsets(template, looks, neutral, faces, "dt", balls)
+    local = local_rig_offsets(template, looks, neutral, faces, eyeballs=balls)
+    assert np.abs(local - whole).max() < 1e-3 * 1.5  # the same with eyeballs made rigid
     vertices, local_faces, pins = moved_region(basis, faces)
     assert len(vertices) < head.num_vertices and local_faces.max() < len(vertices) and len(pins) > 0
+
+
+def test_the_fit_starts_from_a_rig_fit_regressor_export(tmp_path) -> None:
+    from toonlift.errors import ToonliftError
+    from toonlift.stages.rig_fit.photo_fit import regressor_start
+    from toonlift.stages.rig_fit.regressor import CoarseRegressor
+    from toonlift.utils.io import save_safetensors
+
+    torch.manual_seed(0)
+    net = CoarseRegressor(width=8).eval()
+    torch.nn.init.normal_(net.head.weight, std=0.05)  # not the zero-initialised (average-face) head
+    meta = {"arch": {"width": 8, "prior_domain": "photo"}, "hparams": {"image_size": 32}}  # RigFitModule's layout
+    save_safetensors(tmp_path / "reg.safetensors", net.state_dict(), meta)
+    image = torch.rand(1, 3, 128, 128) * 2 - 1
+    start = regressor_start(tmp_path / "reg.safetensors", image)
+    with torch.no_grad():
+        expected = net(torch.nn.functional.interpolate(image, size=(32, 32), mode="area"))
+    torch.testing.assert_close(start, expected)
+    save_safetensors(tmp_path / "other.safetensors", {"w": torch.zeros(3)}, meta)
+    with pytest.raises(ToonliftError, match="do not fit the architecture"):
+        regressor_start(tmp_path / "other.safetensors", image)

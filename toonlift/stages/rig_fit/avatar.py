@@ -33,7 +33,7 @@ from toonlift.plugins.landmarks.base import GROUPS
 from toonlift.stages.rig_fit.photo_face import FaceCrop, choose_face, crop_face, detect_faces
 from toonlift.stages.rig_fit.photo_fit import CoarseFit, coarse_fit, landmark_points, regressor_start
 from toonlift.stages.rig_fit.photo_texture import bake_texture, head_region, refit_eyeballs
-from toonlift.stages.rig_fit.refine import refine_to_landmarks
+from toonlift.stages.rig_fit.refine import GATED, refine_to_landmarks
 
 DETECTORS = ("dlib68", "mediapipe")
 CROP = 256  # the crop every residual is reported in
@@ -173,8 +173,14 @@ def reconstruct(
     t = time.perf_counter()
     rig = HeadRigBackbone(image_size=CROP, detail=detail)
     latent = coarse.latent
-    ref = refine_to_landmarks(rig, latent, target)
+    ref = refine_to_landmarks(rig, latent, target, **GATED)  # the gated fine stage (docs/rig.md)
+    if ref.gated:
+        note = f"fine stage gated: the coarse fit is within {GATED['gate_px']} px of the landmarks, so it is kept"
+        notes.append(note)
+        log(note)
     fine, eyes = refit_eyeballs(rig, ref.coarse_object_vertices, ref.object_vertices)
+    if getattr(ref, "latent", None) is not None:  # the pose the refinement placed the mesh with
+        latent = ref.latent.detach().reshape(-1).float()
     lat = split_latent(latent[None])
     with torch.no_grad():
         expression = torch.einsum("be,evc->bvc", lat.expression, rig.expression_basis)[0]
@@ -190,6 +196,7 @@ def reconstruct(
         "start": coarse.start_residual * CROP / fit_size,  # the coarse fit's starting point
         "coarse": _residual(coarse_points, target),
         "fine": _residual(ref.landmarks, target),
+        "fine_gated": float(bool(getattr(ref, "gated", False))),
     }
     for group, rows in GROUPS.items():  # 002's Table 1 groups
         residuals[f"coarse_{group}"] = _residual(coarse_points[list(rows)], target[list(rows)])

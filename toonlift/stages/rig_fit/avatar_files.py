@@ -59,7 +59,9 @@ def build_rig(rig: HeadRigBackbone, avatar: Avatar):
     names, basis = facs_templates(template, head.expression_basis.double().numpy(), head.vertex_kinds.numpy(), KINDS)
     start = time.perf_counter()
     neutral = avatar.neutral_vertices.double().numpy()
-    offsets = local_rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy())
+    kinds = head.vertex_kinds.numpy()
+    eyeballs = [np.nonzero(kinds == KINDS[k])[0] for k in ("eye_right", "eye_left")]
+    offsets = local_rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), eyeballs=eyeballs)
     seconds = time.perf_counter() - start
     weights = np.zeros(len(names), np.float32)
     weights[: len(head.expression_names)] = expression_weights(avatar).numpy()  # the world's 12 come first

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from toonlift.functional.deformation_transfer import DeformationTransfer
+from toonlift.functional.eyeballs import rigid_eyeball_offsets
 
 
 def moved_region(basis: np.ndarray, faces: np.ndarray, rings: int = 3, tol: float = 1e-9) -> tuple[np.ndarray, ...]:
@@ -31,17 +32,30 @@ def moved_region(basis: np.ndarray, faces: np.ndarray, rings: int = 3, tol: floa
 
 
 def local_rig_offsets(
-    template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, faces: np.ndarray, rings: int = 3
+    template: np.ndarray,
+    basis: np.ndarray,
+    neutral: np.ndarray,
+    faces: np.ndarray,
+    rings: int = 3,
+    eyeballs: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Offsets ``[E, V, 3]`` float32 of ``neutral`` ``[V, 3]`` for the template offsets ``basis`` ``[E, V, 3]`` on the
-    template head ``template`` ``[V, 3]`` (deformation transfer on the moved region, see the module docstring)."""
+    template head ``template`` ``[V, 3]`` (deformation transfer on the moved region, see the module docstring).
+
+    ``eyeballs``: vertex indices of each eyeball; each template's eyeball motion is then made rigid about this face's
+    own eyeball centre, as ``rig_offsets`` does (:func:`~toonlift.functional.eyeballs.rigid_eyeball_offsets`)."""
     vertices, local_faces, pins = moved_region(basis, faces, rings)
     t, n = template[vertices], neutral[vertices]
     dt = DeformationTransfer(t, n, local_faces, pinned=pins)
-    out = np.zeros(basis.shape, np.float32)
-    for k, b in enumerate(basis):
-        out[k, vertices] = dt.transfer(t + b[vertices]) - n
-    return out
+    out = np.zeros(basis.shape, np.float64)
+    if hasattr(dt, "transfer_many"):  # one back-substitution for every template's three coordinates
+        out[:, vertices] = dt.transfer_many(t[None] + basis[:, vertices]) - n
+    else:
+        for k, b in enumerate(basis):
+            out[k, vertices] = dt.transfer(t + b[vertices]) - n
+    if eyeballs is not None:
+        out = rigid_eyeball_offsets(template, basis, neutral, out, eyeballs)
+    return out.astype(np.float32)
 
 
 __all__ = ["local_rig_offsets", "moved_region"]

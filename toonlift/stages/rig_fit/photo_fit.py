@@ -118,30 +118,25 @@ def face_part_mask(rig: HeadRigBackbone) -> Tensor:
 
 
 def regressor_start(path: str | Path, image: Tensor) -> Tensor:
-    """``[1, 53]``: a ``CoarseRegressor`` exported by ``rig_fit`` (safetensors + JSON sidecar) applied to ``image``.
+    """``[1, 53]``: a ``CoarseRegressor`` export (``load_coarse_regressor``: safetensors + JSON sidecar, or a
+    ``rig_fit`` checkpoint) applied to ``image`` ``[1, 3, S, S]``, resized to the size it was trained at.
 
     Raises:
-        CheckpointError: the file is not a regressor export (wrong tensors or sidecar).
+        CheckpointError: the file is not a regressor export (no ``arch``, or tensors that do not fit).
     """
-    from toonlift.errors import CheckpointError
-    from toonlift.stages.rig_fit.regressor import CoarseRegressor
-    from toonlift.utils.io import load_safetensors
+    import json
 
-    tensors, meta = load_safetensors(path, "rig regressor weights (--regressor)")
-    arch = meta.get("arch", {}) if isinstance(meta, dict) else {}
-    hparams = meta.get("hparams", {}) if isinstance(meta, dict) else {}
-    net = CoarseRegressor(width=int(arch.get("width", 32)), prior_domain=str(arch.get("prior_domain", "photo")))
-    try:
-        net.load_state_dict({k: torch.as_tensor(v) for k, v in tensors.items()})
-    except RuntimeError as err:
-        raise CheckpointError(
-            f"'{path}' is not a rig regressor export (toonlift fit with model rig_fit and export_path writes one): "
-            f"{str(err).splitlines()[0]}"
-        ) from err
-    size = int(hparams.get("image_size", 64))
+    from toonlift.stages.rig_fit.regressor import load_coarse_regressor
+    from toonlift.utils.io import sidecar_path
+
+    net = load_coarse_regressor(path)
+    side = sidecar_path(path)
+    size = 64  # RigFitModule's default image size
+    if Path(path).suffix == ".safetensors" and side.is_file():
+        size = int(json.loads(side.read_text()).get("hparams", {}).get("image_size", size))
     small = torch.nn.functional.interpolate(image.float(), size=(size, size), mode="area")
     with torch.no_grad():
-        return net.eval()(small)
+        return net(small)
 
 
 def coarse_fit(
