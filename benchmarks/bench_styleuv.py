@@ -30,8 +30,9 @@ from protocol import measure, report_header
 
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import RidgeCoeff
+from toonlift.stages.styleuv.evaluate_parts import coefficient_r2
 from toonlift.stages.styleuv.evaluate_uv import depth_errors, diffuse_errors
-from toonlift.stages.styleuv.pairs import load_pairs
+from toonlift.stages.styleuv.pairs import analyser_pairs, load_pairs
 from toonlift.stages.styleuv.parts import load_parts
 from toonlift.stages.styleuv.train_parts import held_out_r2
 from toonlift.stages.styleuv.uv_generator import load_uv_generator
@@ -54,6 +55,7 @@ def main() -> None:
     p.add_argument("--uv-nosym", default=None, help="UV generator trained without it (lambda_mv 0)")
     p.add_argument("--train-faces", type=int, default=32)
     p.add_argument("--max-faces", type=int, default=128)
+    p.add_argument("--skip-uv", action="store_true", help="only the coefficient and yaw figures")
     a = p.parse_args()
     torch.set_grad_enabled(False)
     print(report_header())
@@ -83,6 +85,14 @@ def main() -> None:
     for name, row in r2.items():
         print(f"| {name} | " + " | ".join(f"{row[g]:.3f}" for g in groups) + " |")
 
+    # 1b. the same models on fresh random codes against the analyser's labels (what F_3D was mostly trained on)
+    fresh = analyser_pairs(generator, analyser, 512, seed=777)
+    std = rnd.latent.std(0).clamp_min(1e-6)
+    print("R² on 512 fresh random codes against the analyser's labels (no albedo labels):")
+    for name, model in (("mlp", parts.coeff), ("ridge", ridge)):
+        row = coefficient_r2(model(fresh.w_plus), fresh.latent, std)
+        print(f"| {name} | " + " | ".join(f"{row[g]:.3f}" for g in groups if g != "albedo") + " |")
+
     # 2. yaw control
     yc = parts.metrics.get("yaw_control", {})
     if yc:
@@ -102,7 +112,7 @@ def main() -> None:
     latent = parts.coeff(w_te)
     print("\ndiffuse-map error (mean |pred - true| in [-1, 1] units; per-face gain fitted on visible texels)")
     for label, path in (("with symmetric view", a.uv), ("without", a.uv_nosym)):
-        if path is None:
+        if path is None or a.skip_uv:
             continue
         model, meta = load_uv_generator(path)
         renderer = UVRigRenderer(generator.size, model.size, "low", float(meta.get("displacement_scale", 0.05)))

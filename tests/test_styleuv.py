@@ -165,3 +165,20 @@ def test_styleuv_command_writes_mesh_and_renders(tmp_path: Path) -> None:
     mesh = trimesh.load(out / "face.glb", force="mesh")
     assert len(mesh.faces) > 10000 and mesh.visual.uv is not None
     assert load_parts(paths["parts_path"]).yaw_normal.norm() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_uv_scores_are_zero_for_the_truth(renderer: UVRigRenderer) -> None:
+    from toonlift.stages.styleuv.evaluate_uv import depth_errors, diffuse_errors
+    from toonlift.stages.vlda.synthetic_truth import render_samples
+
+    lat = sample_latent(9000, range(2))
+    e = diffuse_errors(renderer, lat, renderer.true_diffuse(lat))
+    assert float(e["visible"].max()) < 1e-5 and float(e["hidden"].max()) < 1e-5
+    assert float(e["hidden_texels"].min()) > 20  # the faces are turned: part of the front is hidden
+    darker = (renderer.true_diffuse(lat) + 1) * 0.5 - 1  # half the reflectance: the fitted gain takes it out
+    e = diffuse_errors(renderer, lat, darker)
+    assert float(e["visible"].max()) < 1e-4 and float(e["hidden"].max()) < 1e-4 < 0.05 < float(e["visible_raw"].min())
+    truth = render_samples(9000, [0, 1], "photo", 48, mask_region="face")
+    d = depth_errors(renderer, lat, torch.zeros(2, 1, 64, 64), truth["depth"], truth["mask"])
+    assert float(d["rig"]["side"].max()) < 1e-4 and float(d["rig+displacement"]["side"].max()) < 1e-4
+    assert float(d["flat plane"]["side"].min()) > 10 * float(d["rig"]["side"].max())
