@@ -45,6 +45,8 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
         "invert-synthetic": ["invert-synthetic", "--generator", str(dummy), "--out", str(out)],
         "demo": ["demo", "--quick", "--out", str(out)],
         "rig-viewer": ["rig-viewer", "--out", str(out)],
+        "styleuv": ["styleuv", "--seed", "0", "--out", str(out)],
+        "avatar": ["avatar", "--image", str(dummy), "--out", str(out)],
         "animate": ["animate", "--avatar", str(tmp_path), "--synthetic", "--out", str(out)],
         "eg3d-views": ["eg3d-views", "--generator", str(dummy), "--output_dir", str(out)],
         "fit-boundary": [
@@ -73,7 +75,7 @@ def _commands(tmp_path: Path, out: Path) -> dict[str, list[str]]:
     "command",
     [
         "fit", "validate", "blend", "export-generator", "project", "invert-synthetic", "demo", "rig-viewer",
-        "animate", "eg3d-views", "fit-boundary", "convert-eg3d",
+        "avatar", "animate", "eg3d-views", "fit-boundary", "convert-eg3d", "styleuv",
     ],
 )  # fmt: skip
 def test_every_command_refuses_an_unwritable_output_folder_before_work(tmp_path, capsys, command, how):

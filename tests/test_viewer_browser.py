@@ -132,3 +132,43 @@ def test_viewer_plays_an_animation(tmp_path, driver) -> None:
     assert 0 < frame_ms < 1000
     assert _errors(driver) == []
     assert load_morph_glb(tmp_path / "avatar.glb").names == morph.names
+
+
+@pytest.mark.parametrize("photo", ["world", pytest.param("astronaut", marks=pytest.mark.slow)])
+def test_avatar_command_viewer_shows_the_textured_photo_face_and_moves_its_mouth(tmp_path, driver, photo) -> None:
+    """Issue 19's Done-when on the page ``toonlift avatar`` writes (fast settings): a world photo in the default
+    run, scikit-image's astronaut in the slow one (CI runs both)."""
+    from tests.test_avatar_command import FAST, world_photo
+    from toonlift.cli import main
+
+    image = pytest.importorskip("skimage.data").astronaut() if photo == "astronaut" else world_photo()
+    Image.fromarray(image).save(tmp_path / "face.png")
+    out = tmp_path / "avatar"
+    assert main(["avatar", "--image", str(tmp_path / "face.png"), "--out", str(out), *FAST]) == 0
+    _open(driver, out / "viewer.html")
+    assert _errors(driver) == []
+    glb = load_morph_glb(out / "avatar.glb")
+    names = driver.execute_script("return window.toonliftViewer.names")
+    assert names == glb.names and len(names) >= 46
+    assert len(driver.find_elements("css selector", "#sliders input[type=range]")) == len(names)
+    # the sliders start at the GLB's default weights: the fitted expression the texture was taken with
+    values = driver.execute_script("return [...document.querySelectorAll('#sliders input')].map(s => +s.value)")
+    np.testing.assert_allclose(values, glb.weights, atol=0.006)
+    neutral = _pixels(driver)
+    drawn = np.abs(neutral - neutral[0, 0]).sum(-1) > 30
+    assert drawn.mean() > 0.1, f"the head covers only {drawn.mean():.3f} of the canvas"
+    assert neutral[drawn].std(0).mean() > 15  # the photo texture, not one flat colour
+    driver.execute_script(
+        "const s = document.getElementById('slider-jaw_open'); s.value = 1; s.dispatchEvent(new Event('input'));"
+    )
+    diff = np.abs(_pixels(driver) - neutral).sum(-1)
+    head = build_head_model("low")
+    mouth = glb.mesh.vertices[head.landmarks[48:68].numpy()].mean(0).tolist()
+    cx, cy = driver.execute_script("return window.toonliftViewer.project(...arguments)", *mouth)
+    height, width = diff.shape
+    yy, xx = np.mgrid[0:height, 0:width]
+    radius = 0.12 * height
+    near = (np.abs(xx - cx) < 1.5 * radius) & (np.abs(yy - cy) < radius)
+    assert diff[near].mean() > 5.0
+    assert diff[near].mean() > 5 * diff[~near].mean(), (diff[near].mean(), diff[~near].mean())
+    assert _errors(driver) == []

@@ -53,13 +53,25 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
         "toonlift.stages.rig_fit.avatar_viewer:main",
         "rig a world face (head_rig + deformation transfer) and write avatar.glb with morph targets + viewer.html",
     ),
+    "avatar": (
+        "toonlift.stages.rig_fit.avatar_command:main",
+        "one portrait to a textured, rigged 3D cartoon face (OBJ, GLB with 57 morph targets, viewer.html, metrics)",
+    ),
     "animate": (
         "toonlift.stages.rig_fit.animate:main",
-        "drive a rig-viewer avatar from 2-D landmarks (--synthetic: known weights; writes GIF, animation, metrics)",
+        "drive a rig-viewer avatar from landmarks: --video FILE | --frames-dir DIR (detector) or --synthetic",
+    ),
+    "styleuv": (
+        "toonlift.stages.styleuv.command:main",
+        "StyleFaceUV: a latent or seed to a textured, displaced 3D face (OBJ/GLB, yaw -60..60 renders, relit, edits)",
     ),
     "fit-boundary": (
         "toonlift.stages.boundaries.command:main",
         "fit an InterFaceGAN attribute boundary (linear SVM on analyser read-outs) in a generator's W space",
+    ),
+    "stylise": (
+        "toonlift.stages.stylise.command:main",
+        "one-shot 3D-aware stylisation (your3demoji | artmator) from one exemplar: rotation GIF, mesh, edits",
     ),
     "convert-eg3d": (
         "toonlift.plugins.eg3d.commands:convert_main",

@@ -128,7 +128,11 @@ def viewer_html(glb: bytes, target_names: list[str], animation: dict | None = No
 
 
 def write_viewer(
-    glb_path: PathLike, out: PathLike | None = None, animation: dict | None = None, title: str = "toonlift avatar"
+    glb_path: PathLike,
+    out: PathLike | None = None,
+    animation: dict | None = None,
+    title: str = "toonlift avatar",
+    names: list[str] | None = None,
 ) -> Path:
     """Write ``viewer.html`` (default: next to the GLB) for ``glb_path``.
 
@@ -137,9 +141,11 @@ def write_viewer(
         out: the HTML path; default ``<glb folder>/viewer.html``.
         animation: per-frame weights (module docstring); default: ``animation.json`` beside the GLB when present.
         title: the page title.
+        names: the GLB's target names when the caller has them (reading a large GLB back with pygltflib takes
+            seconds); ``None`` reads them from the file.
     """
     glb_path = require_file(Path(glb_path), "avatar GLB", "Write it with toonlift.export.gltf_morph.save_morph_glb.")
-    names = load_morph_glb(glb_path).names
+    names = load_morph_glb(glb_path).names if names is None else list(names)
     side = glb_path.with_name("animation.json")
     if animation is None and side.is_file():
         animation = json.loads(side.read_text())

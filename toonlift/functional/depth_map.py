@@ -29,12 +29,14 @@ from toonlift.functional.camera import (
 )
 from toonlift.functional.rasterize import DEFAULT_MAX_CANDIDATES, depth_at_pixels, rasterize_visibility
 from toonlift.functional.shading import depth_to_points
+from toonlift.functional.warp_grid import inverse_warp_grid_fused
 
 __all__ = [
     "border_depth",
     "clamp_depth_border",
     "depth_to_points",
     "forward_warp_grid",
+    "grid_corners",
     "grid_faces",
     "inverse_warp_grid",
     "sample_image",
@@ -54,6 +56,20 @@ def grid_faces(height: int, width: int, device: torch.device | str | None = None
     a = torch.stack([idx[:-1, :-1], idx[1:, :-1], idx[:-1, 1:]], dim=-1).reshape(-1, 3)
     b = torch.stack([idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]], dim=-1).reshape(-1, 3)
     return torch.cat([a, b], dim=0)
+
+
+def grid_corners(plane: Tensor) -> list[Tensor]:
+    """Corner ``k`` (``k = 0, 1, 2``) of every triangle of :func:`grid_faces`, from one vertex quantity ``[B, H, W]``.
+
+    Returns three ``[B * F]`` tensors in the rasteriser's triangle order (``t = b * F + f``), equal to gathering
+    ``plane`` with the faces (``toonlift.functional.rasterize.gather_corners``) but built from shifted slices of the
+    lattice: sequential copies instead of random gathers.
+    """
+    top_left, top_right = plane[:, :-1, :-1], plane[:, :-1, 1:]
+    bottom_left, bottom_right = plane[:, 1:, :-1], plane[:, 1:, 1:]
+    # first triangles (i,j), (i+1,j), (i,j+1); second ones (i,j+1), (i+1,j), (i+1,j+1); [B, 2, H-1, W-1] each
+    pairs = ((top_left, top_right), (bottom_left, bottom_left), (top_right, bottom_right))
+    return [torch.stack(pair, dim=1).reshape(-1) for pair in pairs]
 
 
 Planes = tuple[Tensor, Tensor, Tensor]
@@ -189,7 +205,9 @@ def _warp_chunk(
     )
     # [B, V, 3] view of a [3, B, V] stack: each coordinate stays a contiguous plane for the rasteriser's gathers
     vertices = torch.stack(screen, dim=0).permute(1, 2, 0)
-    face_id = rasterize_visibility(vertices, faces, (H, W), max_candidates=max_candidates)
+    with torch.no_grad():
+        corners = tuple(grid_corners(p.reshape(-1, H, W)) for p in screen)
+    face_id = rasterize_visibility(vertices, faces, (H, W), max_candidates=max_candidates, corners=corners)
     return depth_at_pixels(vertices, faces, face_id), face_id >= 0  # only the depth: no barycentrics to build
 
 
@@ -205,9 +223,9 @@ def inverse_warp_grid(
     Every new-view pixel is unprojected with its depth ``recon_depth`` ``[B, H, W]``, moved back by the inverse
     view and projected into the canonical camera. Use with ``align_corners=True`` (see :func:`sample_image`).
     """
-    _, H, W = recon_depth.shape
-    pts = _rigid_planes(_depth_planes(recon_depth, intrinsics), rot, trans, rot_center_depth, True)
-    return _grid_from_planes(pts, intrinsics, H, W)
+    # one autograd node with a closed-form backward (``warp_grid``): the values of
+    # _grid_from_planes(_rigid_planes(_depth_planes(d), inverse=True)), about half the backward work
+    return inverse_warp_grid_fused(recon_depth, rot, trans, intrinsics, rot_center_depth)
 
 
 def forward_warp_grid(

@@ -16,6 +16,8 @@ This is the deferred design of modern differentiable rasterisers (nvdiffrast, Py
    recomputed from the vertex positions with autograd on, made perspective-correct, and used to interpolate depth and
    any vertex attribute. Gradients reach vertex positions (through the barycentrics) and attributes; they do not
    flow through the discrete visibility decision (use ``toonlift.functional.silhouette`` for edge gradients).
+   The depth alone (:func:`depth_at_pixels`, the depth-map renderer's path) is one autograd node with a closed-form
+   backward (``toonlift.functional.raster_depth``): the same forward values, about half the backward work.
 
 Conventions (see ``toonlift.functional.camera``): screen vertices are ``(x_pixel, y_pixel, depth)`` with pixel
 centres on integer coordinates; a pixel centre on a shared edge is covered (ties go to the lower face index); both
@@ -25,7 +27,6 @@ vertex at depth ``<= near`` are dropped (no near-plane clipping).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -40,6 +41,8 @@ from toonlift.functional.raster_boxes import (
     code_block,
     iter_bbox_candidates,
 )
+from toonlift.functional.raster_depth import pixel_depth
+from toonlift.functional.raster_setup import _block_offsets, _edge_setup, _pack_keys
 
 __all__ = [
     "DEFAULT_MAX_CANDIDATES",
@@ -112,44 +115,6 @@ def gather_corners(vertices: Tensor, rows: list[Tensor]) -> tuple[list[Tensor], 
     return x, y, z
 
 
-def _edge_setup(
-    x: list[Tensor], y: list[Tensor], z: list[Tensor], perspective_correct: bool
-) -> tuple[list[Tensor], list[Tensor]]:
-    """Per-triangle affine functions of the pixel ``(px, py)``: ``c[0] px + c[1] py + c[2]``.
-
-    Returns the nine coefficients of the three signed pixel distances to the edges (edge ``i`` is opposite corner
-    ``i``; positive inside) and the three of the interpolated ``1/depth`` (``depth`` when orthographic), each a
-    ``[T]`` tensor. Triangles must have a non-zero area. The operations and their order are those of the original
-    array-of-structures version, so results are bit-identical to it.
-    """
-    area = (x[1] - x[0]) * (y[2] - y[0]) - (y[1] - y[0]) * (x[2] - x[0])  # signed doubled area
-    abs_area = area.abs()
-    dist: list[Tensor] = []
-    depth: list[Tensor] = [x[0].new_zeros(())] * 3
-    for i in range(3):
-        a, b = (i + 1) % 3, (i + 2) % 3  # the edge (v_a, v_b) opposite corner i
-        dx, dy = x[b] - x[a], y[b] - y[a]
-        # barycentric i = edge function of (v_a, v_b) over the area: (-dy) px + dx py + (dy xa - dx ya)
-        coef = (-dy / area, dx / area, (dy * x[a] - dx * y[a]) / area)
-        scale = abs_area / torch.hypot(dx, dy).clamp_min(1e-12)  # barycentric -> signed pixel distance
-        dist.extend(c * scale for c in coef)
-        depth = [d + (c / z[i] if perspective_correct else c * z[i]) for d, c in zip(depth, coef)]
-    return dist, depth
-
-
-def _pack_keys(depth: Tensor, face: Tensor) -> Tensor:
-    """int64 keys ``(float32 bits of depth) << 32 | face`` (``face`` int32, broadcast to ``depth``'s shape).
-
-    For positive depths the keys sort like the depths, then by face index, so one ``amin`` is the depth test with
-    a deterministic tie break. On little-endian machines the two 32-bit halves are written side by side and
-    reinterpreted, one pass instead of three 64-bit operations.
-    """
-    bits = depth.contiguous().view(torch.int32)
-    if sys.byteorder == "little":
-        return torch.stack([face.expand_as(bits), bits], dim=-1).view(torch.int64).squeeze(-1)
-    return (bits.long() << 32) | face.long()
-
-
 @torch.no_grad()
 def rasterize_visibility(
     vertices_screen: Tensor,
@@ -159,10 +124,14 @@ def rasterize_visibility(
     perspective_correct: bool = True,
     max_candidates: int = DEFAULT_MAX_CANDIDATES,
     eps: float = 1e-4,
+    corners: tuple[list[Tensor], list[Tensor], list[Tensor]] | None = None,
 ) -> Tensor:
     """Z-buffer visibility only: the visible face index per pixel ``[B, H, W]`` (``-1`` = background).
 
-    Args: see :func:`rasterize`.
+    Args: see :func:`rasterize`; and
+        corners: the result of :func:`gather_corners` for these vertices and faces, when the caller can build it
+            more cheaply (e.g. the grid mesh of a depth map, by slicing: ``toonlift.functional.depth_map``). The
+            same values give the same face ids.
     """
     _check_inputs(vertices_screen, faces)
     H, W = _hw(image_size)
@@ -173,7 +142,9 @@ def rasterize_visibility(
     if n_faces == 0 or B == 0:
         return torch.full((B, H, W), -1, dtype=torch.int64, device=device)
     # 1. per triangle, structure of arrays over T = B * F: corners, boxes, rejection, grouping by box size
-    x, y, z = gather_corners(vertices_screen.detach().float(), corner_indices(faces, B, V))
+    if corners is None:
+        corners = gather_corners(vertices_screen.detach().float(), corner_indices(faces, B, V))
+    x, y, z = ([c.detach().float() for c in cs] for cs in corners)
     x_lo, y_lo, box_w, box_h, valid = box_extent_float(
         torch.minimum(torch.minimum(x[0], x[1]), x[2]),
         torch.maximum(torch.maximum(x[0], x[1]), x[2]),
@@ -193,7 +164,7 @@ def rasterize_visibility(
     # 2. only the valid triangles, in bucket order (contiguous groups, so no further gathers per group)
     sel = buckets.order  # [T'] triangle indices
     x, y, z = ([c.index_select(0, sel) for c in corners] for corners in (x, y, z))
-    dist, inv_depth = _edge_setup(x, y, z, perspective_correct)
+    dist, inv_depth = _edge_setup(x, y, z, perspective_correct, area.index_select(0, sel))
     coefs = dist + inv_depth  # 12 tensors [T']
     x_lo_f, y_lo_f = x_lo.index_select(0, sel), y_lo.index_select(0, sel)  # whole-number floats
     x_lo, y_lo = x_lo_f.long(), y_lo_f.long()
@@ -205,16 +176,23 @@ def rasterize_visibility(
 
     def depth_test(cs: list[Tensor], fx: Tensor, fy: Tensor, face: Tensor, pix: Tensor, inside: Tensor | None) -> None:
         """Scatter-min the keys of candidates at pixel centres ``(fx, fy)`` (coefficient shapes broadcast)."""
-        e = [cs[3 * i] * fx + cs[3 * i + 1] * fy + cs[3 * i + 2] for i in range(3)]  # signed pixel distances
-        dz = cs[9] * fx + cs[10] * fy + cs[11]
-        depth = dz.reciprocal() if perspective_correct else dz
-        ok = (torch.minimum(torch.minimum(e[0], e[1]), e[2]) >= -eps) & (depth > near)
+
+        def affine(i: int) -> Tensor:  # cs[i] fx + cs[i+1] fy + cs[i+2], summed in that order, in place (no_grad)
+            t = cs[i] * fx
+            t += cs[i + 1] * fy
+            return t.add_(cs[i + 2])
+
+        e0, e1, e2 = affine(0), affine(3), affine(6)  # signed pixel distances to the three edges
+        depth = affine(9)
+        if perspective_correct:
+            depth.reciprocal_()
+        ok = (torch.minimum(torch.minimum(e0, e1, out=e0), e2, out=e0) >= -eps).logical_and_(depth > near)
         if inside is not None:
             ok &= inside
         if near >= 0.0:
             # accepted depths are positive, so their bits are non-negative int32: raising rejected ones to
             # 0x7FFFFFFF by an integer max is a branch-free torch.where (several times faster on random masks)
-            bits = torch.maximum(depth.view(torch.int32), (~ok).to(torch.int32).mul_(reject_bits))
+            bits = torch.maximum(depth.view(torch.int32), ok.logical_not_().to(torch.int32).mul_(reject_bits))
             key = _pack_keys(bits.view(torch.float32), face)
         else:
             key = _pack_keys(torch.where(ok, depth, empty_depth), face)
@@ -230,9 +208,7 @@ def rasterize_visibility(
                 depth_test(cs, px.float(), py.float(), face.index_select(0, t), base + py * W + px, None)
             continue
         kw, kh, masked = code_block(code)
-        oy, ox = torch.meshgrid(torch.arange(kh, device=device), torch.arange(kw, device=device), indexing="ij")
-        ox, oy = ox.reshape(1, -1), oy.reshape(1, -1)  # [1, kh * kw] offsets inside the box
-        offset = oy * W + ox
+        ox, oy, oxf, oyf, offset = _block_offsets(kw, kh, W, str(device))
         step = max(1, max_candidates // (kw * kh))
         for i in range(start, stop, step):
             j = slice(i, min(i + step, stop))
@@ -243,7 +219,7 @@ def rasterize_visibility(
                 bw, bh = box_w.index_select(0, sel[j])[:, None], box_h.index_select(0, sel[j])[:, None]
                 inside = (ox < bw) & (oy < bh)
                 pix = pix.clamp_max(B * H * W - 1)
-            depth_test(cs, x_lo_f[j, None] + ox, y_lo_f[j, None] + oy, face[j, None], pix, inside)
+            depth_test(cs, x_lo_f[j, None] + oxf, y_lo_f[j, None] + oyf, face[j, None], pix, inside)
     face_id = torch.where(zbuf >= _KEY_NONE, torch.full_like(zbuf, -1), zbuf & 0xFFFFFFFF)
     return face_id.reshape(B, H, W)
 
@@ -276,6 +252,12 @@ def depth_at_pixels(
     return _pixel_barycentrics(vertices_screen, faces, face_id, perspective_correct, False)[1]
 
 
+def _pixel_centres(idx: Tensor, height: int, width: int, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+    """Pixel centres ``(px, py)`` ``[N]`` of flat indices ``idx`` ``[N]`` into ``[B, height, width]`` images."""
+    rem = idx % (height * width)
+    return (rem % width).to(dtype), (rem // width).to(dtype)
+
+
 def _pixel_barycentrics(
     vertices_screen: Tensor, faces: Tensor, face_id: Tensor, perspective_correct: bool, with_bary: bool
 ) -> tuple[Tensor | None, Tensor]:
@@ -286,10 +268,13 @@ def _pixel_barycentrics(
     fid = flat_fid.index_select(0, idx)
     batch_row = (idx // (H * W)) * V  # [N] first row of each pixel's mesh in the flattened vertices
     rows = [faces[:, k].long().index_select(0, fid) + batch_row for k in range(3)]
+    if not with_bary:  # the depth alone: closed-form backward (``raster_depth``), the same forward values
+        planes = tuple(vertices_screen[..., c].reshape(-1) for c in range(3))  # [B * V] each
+        px, py = _pixel_centres(idx, H, W, vertices_screen.dtype)
+        depth = pixel_depth(planes, rows, px, py, perspective_correct)
+        return None, depth.new_zeros(B * H * W).index_copy(0, idx, depth).reshape(B, H, W)
     x, y, z = gather_corners(vertices_screen, rows)  # [N] each, differentiable
-    rem = idx % (H * W)
-    px = (rem % W).to(vertices_screen.dtype)  # [N] pixel centres
-    py = (rem // W).to(vertices_screen.dtype)
+    px, py = _pixel_centres(idx, H, W, vertices_screen.dtype)
     # edge function of the edge opposite each corner (same operations as the [N, 3] form, so identical values)
     w = []
     for i in range(3):

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from toonlift.functional.camera import pixel_grid
+from toonlift.functional.normal_planes import depth_normal_planes_fused
 
 _EPS = 1e-7
 
@@ -84,7 +85,16 @@ def depth_normals(depth: Tensor, intrinsics: Tensor) -> Tensor:
 
 
 def depth_normal_planes(depth: Tensor, intrinsics: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """The components ``(n_x, n_y, n_z)`` ``[B, H, W]`` each of :func:`depth_normals` (structure of arrays)."""
+    """The components ``(n_x, n_y, n_z)`` ``[B, H, W]`` each of :func:`depth_normals` (structure of arrays).
+
+    One autograd node with a closed-form backward (``toonlift.functional.normal_planes``); the values are those of
+    :func:`depth_normal_planes_elementwise`, the same operations in the same order.
+    """
+    return depth_normal_planes_fused(depth, intrinsics)
+
+
+def depth_normal_planes_elementwise(depth: Tensor, intrinsics: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`depth_normal_planes` as plain element-wise autograd operations (the reference for its backward)."""
     K = intrinsics
     B, H, W = depth.shape
     # camera-space points as three [B, H, W] planes (structure of arrays: no strided [..., 3] slices to differentiate)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from toonlift.metrics.generative import GenerativeMetrics, scores_x1e3
+from toonlift.plugins.eg3d.world_camera import synthetic_cond
 from toonlift.plugins.features.synthetic_analyser import SyntheticAnalyserFeatureExtractor
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.synthetic.dataset import SyntheticFaces
@@ -25,6 +26,7 @@ def generator_fid_kid(
     batch_size: int = 64,
     device: torch.device | str = "cpu",
     features: nn.Module | None = None,
+    world_cameras: bool = False,
 ) -> dict[str, float]:
     """FID and KID (x1e3) between ``num_samples`` generated images and as many fresh renders of ``domain``.
 
@@ -36,6 +38,9 @@ def generator_fid_kid(
         batch_size: images per forward pass.
         device: where the generator and the feature network run.
         features: feature extractor (default: the synthetic analyser's pooled features).
+        world_cameras: draw each generated image at the exact camera of the matching real render
+            (:func:`toonlift.plugins.eg3d.world_camera.synthetic_cond` of its pose), so a camera-conditioned
+            generator (EG3D) is compared at the world's own pose distribution; unconditioned generators leave it off.
 
     Returns:
         ``{"fid", "kid_x1e3", "kid_std_x1e3", "samples"}``.
@@ -45,13 +50,17 @@ def generator_fid_kid(
     # KID subsets of half the samples (at most 1000, as usual) so that its std over 50 subsets means something
     subset = max(2, min(1000, num_samples // 2))
     metrics = GenerativeMetrics(feats.num_features, kid_subset_size=subset, kid_subsets=50).to(device)
-    real = SyntheticFaces(domain=domain, resolution=generator.resolution, num_samples=num_samples, seed=seed)
+    outputs = ("image", "pose") if world_cameras else ("image",)
+    size = generator.resolution
+    real = SyntheticFaces(domain=domain, resolution=size, num_samples=num_samples, seed=seed, outputs=outputs)
     gen = torch.Generator().manual_seed(seed)
     for start in range(0, num_samples, batch_size):
         idx = list(range(start, min(start + batch_size, num_samples)))
-        metrics.update(feats(real.render(idx)["image"].to(device)), real=True)
+        batch = real.render(idx)
+        metrics.update(feats(batch["image"].to(device)), real=True)
         z = torch.randn(len(idx), generator.z_dim, generator=gen).to(device)
-        fake = generator(z, noise_mode="const").image.clamp(-1, 1)
+        cond = synthetic_cond(batch["pose"], size).to(device) if world_cameras else None
+        fake = generator(z, cond, noise_mode="const").image.clamp(-1, 1)
         metrics.update(feats(fake), real=False)
     out = metrics.compute()
     return {**scores_x1e3(out), "samples": num_samples}

@@ -153,13 +153,8 @@ def _face_labels(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def build_head_model(detail: str = "high") -> HeadModel:
-    """Build (once per process and detail, ~1 s) the head model on CPU.
-
-    Args:
-        detail: ``"high"`` (the face model, 12.7k vertices) or ``"low"`` (6.0k vertices, same surfaces, same
-            coefficients and landmarks, for rendering at 64 px and below).
-    """
+def _model_arrays(detail: str) -> dict[str, np.ndarray]:
+    """Every array of the model of ``detail`` in numpy float64/int (built once per process and detail)."""
     if detail not in DETAILS:
         raise ConfigError(f"Unknown head-model detail '{detail}'; choose one of {', '.join(DETAILS)}.")
     g = DETAILS[detail]
@@ -199,20 +194,70 @@ def build_head_model(detail: str = "high") -> HeadModel:
     )
     exp_basis = expression_basis(anchor, movable)
     lms = select_landmarks(np.arange(len(skin)), skin_dirs, skin)
+    arrays = dict(
+        mean=mean,
+        anchor=anchor,
+        movable=movable,
+        identity_basis=id_basis,
+        expression_basis=exp_basis,
+        faces=faces,
+        vertex_parts=parts,
+        vertex_kinds=kind,
+        landmarks=lms,
+    )
+    for a in arrays.values():
+        a.setflags(write=False)  # shared by every caller of the cache
+    return arrays
 
-    def f32(a: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
-    def i64(a: np.ndarray) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))
+def model_anchors(detail: str = "high") -> tuple[np.ndarray, np.ndarray]:
+    """The points the bases are evaluated at and the expression mask: ``(anchor [V, 3], movable [V])`` (float64).
+
+    ``anchor`` is the mean skin position under each skin and hair-shell vertex, the eyeball centre for eyeball
+    vertices and the vertex itself on the neck; ``movable`` is 1 on skin, ``1 - hair mask`` on the hair shell and 0
+    on eyeballs and neck (see :func:`toonlift.synthetic.expression_basis.expression_basis`)."""
+    a = _model_arrays(detail)
+    return a["anchor"], a["movable"]
+
+
+def eye_regions(detail: str = "high") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(eyeballs, rings)``: vertex indices of each eyeball and of the skin ring of lids around its opening
+    (subject's right eye first). The ring is the skin in front of the eyeball within twice the almond opening."""
+    from toonlift.synthetic.head_shape import almond_distance
+
+    a = _model_arrays(detail)
+    mean, kind = a["mean"], a["vertex_kinds"]
+    balls, rings = [], []
+    for c, name in zip(eye_centers(), ("eye_right", "eye_left")):
+        balls.append(np.nonzero(kind == KINDS[name])[0])
+        near = (almond_distance(mean, c) < 2.0) & (mean[:, 2] > c[2]) & (np.abs(mean[:, 0] - c[0]) < 0.2)
+        rings.append(np.nonzero(near & (kind == KINDS["skin"]))[0])
+    return balls, rings
+
+
+@lru_cache(maxsize=2)
+def build_head_model(detail: str = "high") -> HeadModel:
+    """Build (once per process and detail, ~1 s) the head model on CPU.
+
+    Args:
+        detail: ``"high"`` (the face model, 12.7k vertices) or ``"low"`` (6.0k vertices, same surfaces, same
+            coefficients and landmarks, for rendering at 64 px and below).
+    """
+    a = _model_arrays(detail)
+
+    def f32(x: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.array(x, dtype=np.float32))
+
+    def i64(x: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.array(x, dtype=np.int64))
 
     return HeadModel(
-        mean=f32(mean),
-        identity_basis=f32(id_basis),
-        expression_basis=f32(exp_basis),
-        faces=i64(faces),
-        vertex_parts=i64(parts),
-        face_parts=i64(_face_labels(faces, parts)),
-        vertex_kinds=i64(kind),
-        landmarks=i64(lms),
+        mean=f32(a["mean"]),
+        identity_basis=f32(a["identity_basis"]),
+        expression_basis=f32(a["expression_basis"]),
+        faces=i64(a["faces"]),
+        vertex_parts=i64(a["vertex_parts"]),
+        face_parts=i64(_face_labels(a["faces"], a["vertex_parts"])),
+        vertex_kinds=i64(a["vertex_kinds"]),
+        landmarks=i64(a["landmarks"]),
     )

@@ -62,7 +62,8 @@ function buildSliders() {
     slider.min = '0';
     slider.max = '1';
     slider.step = '0.01';
-    slider.value = '0';
+    // start where the GLB's default weights (mesh.weights, applied by GLTFLoader) put the face
+    slider.value = String(mesh.morphTargetInfluences[mesh.morphTargetDictionary[name]] || 0);
     slider.id = 'slider-' + name;
     slider.addEventListener('input', () => setWeight(name, parseFloat(slider.value)));
     row.append(slider, ' ' + name);

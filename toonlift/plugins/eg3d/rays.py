@@ -32,3 +32,23 @@ def camera_rays(cond: Tensor, resolution: int) -> tuple[Tensor, Tensor]:
     origin = cam2world[:, :3, 3]
     dirs = F.normalize(world - origin[:, None, :], dim=2)
     return origin[:, None, :].expand(b, m, 3), dirs
+
+
+def ray_to_z_depth(distance: Tensor, cond: Tensor) -> Tensor:
+    """Camera-space depth (``z``, as the synthetic world's renderer and most depth maps give it) ``[B, 1, R, R]`` of
+    distances along each pixel's unit ray ``[B, 1, R, R]`` (the backbone's ``depth``) seen from cameras ``[B, 25]``.
+
+    A pixel's ray in camera space is ``(x, y, 1) / |(x, y, 1)|`` with ``(x, y)`` as in :func:`camera_rays`, so
+    ``z = distance / |(x, y, 1)|``.
+    """
+    if distance.dim() != 4 or distance.shape[1] != 1 or distance.shape[-1] != distance.shape[-2]:
+        raise ValueError(f"expected ray distances [B, 1, R, R], got {tuple(distance.shape)}")
+    _, intr = split_cond(cond.to(distance.dtype))
+    r = distance.shape[-1]
+    fx, fy = intr[:, 0, 0, None, None], intr[:, 1, 1, None, None]
+    cx, cy, sk = intr[:, 0, 2, None, None], intr[:, 1, 2, None, None], intr[:, 0, 1, None, None]
+    steps = torch.arange(r, dtype=distance.dtype, device=distance.device) / r + 0.5 / r
+    v, u = torch.meshgrid(steps, steps, indexing="ij")  # [R, R] each
+    x = (u - cx + cy * sk / fy - sk * v / fy) / fx  # [B, R, R]
+    y = (v - cy) / fy
+    return distance / torch.sqrt(1.0 + x.square() + y.square()).unsqueeze(1)

@@ -31,6 +31,11 @@ class DirectionalLoss(Loss):
             image so that their difference stays a style change; 0 = no augmentation. Colour augmentations are not
             offered: they would change the style being compared.
         seed: seed of the augmentation stream.
+        min_norm: floor of the difference's norm in the cosine, as a fraction of the guide's norm (0: torch's
+            1e-8). A fine-tune starts with the trained copy equal to the original, so the difference is 0 and the
+            cosine's gradient (~ 1 / ||difference||) is huge for the first steps; Adam's second moments then remember
+            that spike and freeze every other term. Below the floor the loss is linear in the difference
+            (``1 − d·ĝ / floor``) with a bounded gradient; above it, the plain cosine.
     """
 
     def __init__(
@@ -40,13 +45,17 @@ class DirectionalLoss(Loss):
         encoder_args: dict[str, Any] | None = None,
         augment_copies: int = 0,
         seed: int = 0,
+        min_norm: float = 0.0,
     ) -> None:
         super().__init__(weight)
         from toonlift.errors import ConfigError
         from toonlift.registry import FEATURE_EXTRACTORS
 
-        if augment_copies < 0:
-            raise ConfigError(f"directional loss: augment_copies must be >= 0, got {augment_copies}.")
+        if augment_copies < 0 or not min_norm >= 0:
+            raise ConfigError(
+                f"directional loss: augment_copies and min_norm must be >= 0, got {augment_copies} and {min_norm}."
+            )
+        self.min_norm = float(min_norm)
         self.augment_copies = int(augment_copies)
         self.generator = torch.Generator().manual_seed(seed)
         self.encoder_name = encoder
@@ -80,7 +89,8 @@ class DirectionalLoss(Loss):
             stylised, original = self.augmented(stylised, original)
         with torch.no_grad():
             ref = self.encoder(original)
-        return directional_loss(self.encoder(stylised), ref, guide).mean()
+        eps = max(1e-8, self.min_norm * float(guide.norm(dim=-1).min())) if self.min_norm > 0 else 1e-8
+        return directional_loss(self.encoder(stylised), ref, guide, eps=eps).mean()
 
     def augmented(self, stylised: Tensor, original: Tensor) -> tuple[Tensor, Tensor]:
         """The pairs plus ``augment_copies`` geometrically augmented copies, ``[(1 + k) B, 3, H, W]`` each; both

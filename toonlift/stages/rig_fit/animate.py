@@ -1,4 +1,8 @@
-"""``toonlift animate``: drive a rigged avatar from 2-D landmarks (issue 19), checked on a synthetic sequence.
+"""``toonlift animate``: drive a rigged avatar from 2-D landmarks (issue 19): a video, an image sequence or a
+synthetic sequence.
+
+``--video FILE`` / ``--frames-dir DIR`` take each frame's landmarks from a detector plugin (``--detector``,
+``dlib68`` by default) and write a driven MP4 or GIF (:mod:`toonlift.stages.rig_fit.drive`).
 
 ``--avatar DIR`` is a folder written by ``toonlift rig-viewer`` (``avatar.glb`` with its morph targets; the mesh
 keeps the world head's vertex order, so the 68 iBUG landmark vertices are the head model's). ``--synthetic`` makes a
@@ -86,15 +90,30 @@ def synthetic_sequence(k: int, frames: int, size: int, seed: int = 0) -> tuple[n
     return beta, rots, cam
 
 
-def render_frames(vertices: np.ndarray, faces: np.ndarray, colours: np.ndarray, rots, cams, size: int) -> np.ndarray:
-    """Lambert-shaded uint8 images ``[T, size, size, 3]`` of meshes ``[T, V, 3]`` under weak-perspective cameras."""
+def recovered_cameras(cams: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Weak-perspective cameras ``(m [2, 3], t [2])`` -> rotations ``[T, 3, 3]`` and ``(scale, tx, ty)`` ``[T, 3]``
+    for :func:`render_frames` (rows of ``m`` over the scale, the third row their cross product)."""
+    rots, out = [], []
+    for m, t in cams:
+        s = np.linalg.norm(m, axis=1).mean()
+        r2 = _FLIP[:2, :2] @ (m / s)
+        rots.append(np.vstack([r2, np.cross(r2[0], r2[1])]))
+        out.append([s, t[0], t[1]])
+    return np.stack(rots), np.array(out)
+
+
+def render_frames(
+    vertices: np.ndarray, faces: np.ndarray, colours: np.ndarray, rots, cams, size: int, width: int | None = None
+) -> np.ndarray:
+    """Lambert-shaded uint8 images ``[T, size, width or size, 3]`` of meshes ``[T, V, 3]`` under weak-perspective
+    cameras (rotations ``[T, 3, 3]``, ``(scale, tx, ty)`` ``[T, 3]`` in pixels)."""
     v = torch.from_numpy(np.einsum("tij,tvj->tvi", rots, vertices)).float()  # rotated, head frame
     screen = torch.stack(
         [v[..., 0] * torch.from_numpy(cams[:, :1]).float() + torch.from_numpy(cams[:, 1:2]).float(),
          -v[..., 1] * torch.from_numpy(cams[:, :1]).float() + torch.from_numpy(cams[:, 2:3]).float(),
          5.0 - v[..., 2]], -1)  # fmt: skip
     f = torch.from_numpy(faces).long()
-    frags = rasterize(screen, f, size, size)
+    frags = rasterize(screen, f, size, width or size)
     n = interpolate(frags, f, vertex_normals(v, f))  # [T, S, S, 3]
     light = torch.tensor([-0.3, 0.4, 0.87])
     shade = 0.35 + 0.65 * (torch.nn.functional.normalize(n, dim=-1) @ light).clamp(min=0)
@@ -148,15 +167,10 @@ def run_synthetic(
     write_viewer(folder / "avatar.glb", out=out / "viewer.html", animation=animation, title="toonlift: driven avatar")
 
     # the driven mesh under the recovered camera (scale and rotation from m: rows of m / scale, third = cross)
-    rec_rots, rec_cam = [], []
-    for m, t in cams:
-        s = np.linalg.norm(m, axis=1).mean()
-        r2 = _FLIP[:2, :2] @ (m / s)
-        rec_rots.append(np.vstack([r2, np.cross(r2[0], r2[1])]))
-        rec_cam.append([s, t[0], t[1]])
+    rec_rots, rec_cam = recovered_cameras(cams)
     colours = morph.mesh.vertex_colors if morph.mesh.vertex_colors is not None else np.full((len(neutral), 3), 200)
     left = render_frames(truth_mesh, morph.mesh.faces, colours, rots, cam, size)
-    right = render_frames(np.stack(meshes), morph.mesh.faces, colours, np.stack(rec_rots), np.array(rec_cam), size)
+    right = render_frames(np.stack(meshes), morph.mesh.faces, colours, rec_rots, rec_cam, size)
     for i, p in enumerate(obs):  # the observed landmarks as red dots on the truth
         xy = np.clip(np.round(p).astype(int), 0, size - 1)
         left[i, xy[:, 1], xy[:, 0]] = (230, 30, 30)
@@ -194,20 +208,31 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``toonlift animate``."""
     p = argparse.ArgumentParser(prog="toonlift animate", description=__doc__.split("\n\n")[0])
     p.add_argument("--avatar", required=True, type=Path, help="a folder written by `toonlift rig-viewer`")
-    p.add_argument("--synthetic", action="store_true", help="drive from a synthetic sequence with known weights")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--synthetic", action="store_true", help="drive from a synthetic sequence with known weights")
+    src.add_argument("--video", type=Path, default=None, help="drive from a video file (MP4, anything ffmpeg reads)")
+    src.add_argument("--frames-dir", "--frames_dir", dest="frames_dir", type=Path, default=None,
+                     help="drive from a folder of images (sorted by name)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="output folder (default AVATAR/driven)")
-    p.add_argument("--frames", type=int, default=60, help="sequence length")
-    p.add_argument("--size", type=int, default=128, help="image size of the GIF and of the landmark pixels")
-    p.add_argument("--noise", type=float, default=0.5, help="landmark noise standard deviation in pixels")
+    p.add_argument("--frames", type=int, default=60, help="sequence length (--synthetic)")
+    p.add_argument(
+        "--size", type=int, default=128, help="image size of the GIF and of the landmark pixels (--synthetic)"
+    )
+    p.add_argument("--noise", type=float, default=0.5, help="landmark noise standard deviation in pixels (--synthetic)")
     p.add_argument("--alpha", type=float, default=0.5, help="exponential smoothing factor in (0, 1]; 1 = none")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sequence and the noise")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sequence and the noise (--synthetic)")
     p.add_argument("--ridge", type=float, default=1.0, help="Tikhonov weight on beta (pixels^2); 0 = plain bounds")
     p.add_argument("--tol", type=float, default=0.3, help="identifiability threshold (share of a target's motion)")
+    p.add_argument("--detector", default="dlib68", help="landmark detector plugin (--video / --frames-dir)")
+    p.add_argument("--targets", default="facs", choices=("facs", "world"), help="solve all targets or the world's 12")
+    p.add_argument("--format", default="mp4", choices=("mp4", "gif"), help="the driven animation's format")
+    p.add_argument("--max_frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--redetect_every", type=int, default=0, help="full face search every N frames (0: when lost)")
     a = p.parse_args(argv)
-    if not a.synthetic:
+    if not (a.synthetic or a.video or a.frames_dir):
         raise ConfigError(
-            "`toonlift animate` drives avatars from synthetic sequences only so far: pass --synthetic (landmarks "
-            "from a video are not wired in yet)."
+            "`toonlift animate` needs a source: --video FILE, --frames-dir DIR (a folder of images) or --synthetic "
+            "(a sequence with known weights)."
         )
     if a.frames < 1 or a.size < 16 or a.noise < 0 or not 0 < a.alpha <= 1 or a.ridge < 0:
         raise ConfigError(
@@ -216,10 +241,33 @@ def main(argv: list[str] | None = None) -> int:
         )
     out = a.out or a.avatar / "driven"
     check_writable_folder(out, "output folder (--out)")  # before any work, not after it
+    if not a.synthetic:
+        return _drive_main(a, out)
     m = run_synthetic(a.avatar, out, a.frames, a.size, a.noise, a.alpha, a.seed, a.ridge, a.tol)
     print(
         f"wrote {out}: beta MAE {m['beta_mae_smoothed']:.4f} (raw {m['beta_mae_raw']:.4f}) over "
         f"{len(m['solved_targets'])} targets, jitter {m['jitter_smoothed']:.4f} (raw {m['jitter_raw']:.4f}, truth "
         f"{m['jitter_truth']:.4f}), {m['landmarks_to_mesh_fps']:.1f} frames/s landmarks -> beta -> mesh"
+    )
+    return 0
+
+
+def _drive_main(a: argparse.Namespace, out: Path) -> int:
+    """``--video`` / ``--frames-dir``: detector landmarks -> beta -> the driven avatar."""
+    from toonlift.registry import LANDMARK_DETECTORS
+    from toonlift.stages.rig_fit.drive import LandmarkTracker, drive_frames
+    from toonlift.utils.frames_io import iter_frames
+
+    load_avatar(a.avatar)  # a clear error about the avatar before the video is opened
+    frames, fps = iter_frames(video=a.video, frames_dir=a.frames_dir)
+    tracker = LandmarkTracker(LANDMARK_DETECTORS.build(a.detector), a.redetect_every)
+    m = drive_frames(
+        a.avatar, frames, tracker, out, alpha=a.alpha, ridge=a.ridge, tol=a.tol, targets=a.targets, fmt=a.format,
+        fps=fps, max_frames=a.max_frames,
+    )  # fmt: skip
+    print(
+        f"wrote {out / m['video']}, viewer.html, animation.json: {m['frames']} frames ({m['frames_with_face']} with a "
+        f"face, {tracker.searches} face searches), {len(m['solved_targets'])} targets, jitter "
+        f"{m['jitter_smoothed']:.4f}, {m['frames_per_second_end_to_end']:.1f} frames/s end to end"
     )
     return 0

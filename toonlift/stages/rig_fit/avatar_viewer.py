@@ -27,6 +27,7 @@ from toonlift.export.gltf_morph import MorphMesh, morph_mesh_from_offsets, save_
 from toonlift.export.mesh_export import mesh_from_tensors
 from toonlift.export.viewer import write_viewer
 from toonlift.functional.deformation_transfer import DeformationTransfer
+from toonlift.functional.eyeballs import rigid_eyeball_offsets
 from toonlift.plugins.head_rig.backbone import HeadRigBackbone, rig_vertex_colours
 from toonlift.plugins.head_rig.latent import split_latent
 from toonlift.plugins.head_rig.prior import sample_latent
@@ -40,7 +41,14 @@ TEMPLATE_SETS = ("facs", "world")
 PRUNE = 1e-4  # head units
 
 
-def rig_offsets(template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, faces: np.ndarray, transfer: str):
+def rig_offsets(
+    template: np.ndarray,
+    basis: np.ndarray,
+    neutral: np.ndarray,
+    faces: np.ndarray,
+    transfer: str,
+    eyeballs: list[np.ndarray] | None = None,
+):
     """Per-expression vertex offsets ``[E, V, 3]`` of the face ``neutral`` from template blendshapes ``basis``.
 
     Args:
@@ -49,13 +57,19 @@ def rig_offsets(template: np.ndarray, basis: np.ndarray, neutral: np.ndarray, fa
         neutral: ``[V, 3]`` the face to rig (same topology).
         faces: ``[F, 3]`` triangles.
         transfer: ``"dt"`` (deformation transfer) or ``"naive"`` (the template's offsets unchanged).
+        eyeballs: vertex indices of each eyeball; with ``"dt"``, each template's eyeball motion is re-applied as a
+            rigid motion about this face's own eyeball centre (``rigid_eyeball_offsets``).
     """
     if transfer == "naive":
         return basis.astype(np.float32).copy()
     # vertices no template moves (eyeballs, neck, the back of the head) are pinned
     pins = np.nonzero(np.abs(basis).max(axis=(0, 2)) < 1e-9)[0]
     dt = DeformationTransfer(template, neutral, faces, pinned=pins)
-    return np.stack([dt.transfer(template + b) - neutral for b in basis]).astype(np.float32)
+    # one factorisation, then every template's three coordinates as right-hand sides of one back-substitution
+    offsets = dt.transfer_many(template[None] + basis) - neutral
+    if eyeballs is not None:
+        offsets = rigid_eyeball_offsets(template, basis, neutral, offsets, eyeballs)
+    return offsets.astype(np.float32)
 
 
 def synthetic_animation(names: list[str], fps: float = 25.0, seconds_each: float = 1.2) -> dict:
@@ -103,7 +117,9 @@ def build_rig_avatar(
     if templates == "facs":
         names, basis = facs_templates(template, basis, head.vertex_kinds.numpy(), KINDS)
     start = time.perf_counter()
-    offsets = rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), transfer)
+    kinds = head.vertex_kinds.numpy()
+    eyeballs = [np.nonzero(kinds == KINDS[k])[0] for k in ("eye_right", "eye_left")]
+    offsets = rig_offsets(template, basis.astype(np.float64), neutral, head.faces.numpy(), transfer, eyeballs)
     rig_seconds = time.perf_counter() - start
     mesh = mesh_from_tensors(torch.from_numpy(neutral).float(), head.faces, vertex_colors=colours)
     # offsets under 1e-4 head units (0.01 px at 256 px) are dropped: the GLB's sparse targets then hold ~1/3 of it

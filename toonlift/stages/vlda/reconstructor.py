@@ -209,12 +209,13 @@ def projected_loss(
     light = decode_light(nets.netL(proj))
     b = proj.shape[0]
     shapes = [canon, mirrored(canon, renderer)] if flip else [canon]
-    renders = []
+    # the shape and its mirror image are independent renders of the same views: one batch of len(shapes) * b
+    textures = [shade(c.albedo.expand(b, -1, -1, -1), c.normal.expand(b, -1, -1, -1), light)[0] for c in shapes]
+    depths = torch.cat([c.depth.expand(b, -1, -1) for c in shapes])
+    recon_all, valid_all, _ = render_view(renderer, torch.cat(textures), depths, view.repeat(len(shapes), 1))
+    renders = list(recon_all.split(b))
     mask = proj_mask
-    for c in shapes:
-        texture, _ = shade(c.albedo.expand(b, -1, -1, -1), c.normal.expand(b, -1, -1, -1), light)
-        recon, valid, _ = render_view(renderer, texture, c.depth, view)
-        renders.append(recon)
+    for valid in valid_all.split(b):
         mask = mask * valid
     l1, perc = photometric_terms(renders[0], proj, mask, perceptual)
     loss = _weighted(perceptual, l1, perc)
@@ -246,9 +247,11 @@ def pseudo_samples(
     a, bd = canon.light.ambient.view(-1, 1, 1, 1), canon.light.diffuse.view(-1, 1, 1, 1)
     shading = a + ambient_shift * r + (bd + r) * cos
     texture = shaded_texture(canon.albedo, shading)
-    image, valid, recon_depth = render_view(renderer, texture, canon.depth, views)
-    # the reference warps an all-ones mask: samples that fall outside the canonical image are masked out too
-    ones = torch.ones_like(texture[:, :1])
+    # render_view's steps, with the reference's all-ones mask warped by the same grid as a fourth channel (samples
+    # that fall outside the canonical image are masked out too): one warp grid and one grid_sample, the same values
+    recon_depth = renderer.warp_canon_depth(canon.depth.expand(b, -1, -1), views)
     grid = renderer.inverse_warp_grid(recon_depth, views)
-    inside = nn.functional.grid_sample(ones, grid, mode="bilinear", align_corners=True)
-    return image, valid * inside
+    planes = torch.cat([texture, torch.ones_like(texture[:, :1])], dim=1)  # [B, 4, H, W]
+    warped = nn.functional.grid_sample(planes, grid, mode="bilinear", align_corners=True)
+    image, inside = warped[:, :3].clamp(-1, 1), warped[:, 3:]
+    return image, renderer.valid_mask(recon_depth) * inside
