@@ -166,7 +166,8 @@ def report(results: dict) -> None:
                 print(f"| {angle} | {label} | {e['mae']:.2f} | {e['bias']:+.2f} | {e['slope']:.3f} | {e['corr']:.3f} |")
     if "identity" in parts:
         r = parts["identity"]
-        cols = list(next(iter(r["rows"]["generator"].values())))
+        yaws = [c for c in next(iter(r["rows"]["generator"].values())) if c.startswith("yaw ")]
+        cols = [*sorted(yaws, key=lambda c: float(c[4:])), "other faces"]  # JSON may have sorted the keys
         print(f"\nidentity consistency: cosine similarity to the frontal view, mean over {s['identity_faces']} faces, "
               f"{r['seconds']:.0f} s\n\n| encoder | faces | {' | '.join(cols)} |\n|---|---|"
               + "---|" * len(cols))  # fmt: skip
