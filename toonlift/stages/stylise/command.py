@@ -123,6 +123,7 @@ def main(argv: list[str]) -> int:
         method.prepare(exemplar.image, None if search else exemplar.cond)
     avatar = method.avatar(None if photo is None else photo.image, None if photo is None else photo.cond)
     avatar.seconds = {**method.seconds, **avatar.seconds}
+    avatar.history = {**getattr(method, "history", {}), **avatar.history}  # 3DArtmator's stage losses too
     if a.boundaries:
         normals = load_edit_normals(a.boundaries, g.w_dim)
     else:
