@@ -97,3 +97,12 @@ def install_distribution(tmp_path: Path) -> Iterator:
             del sys.modules[mod]
     for registry in REGISTRIES.values():
         registry.refresh()
+
+
+@pytest.fixture(autouse=True)
+def _grad_mode_is_restored() -> Iterator:
+    """Fail the test that leaves autograd switched off: a later test's backward would fail far from the cause."""
+    yield
+    if not torch.is_grad_enabled():
+        torch.set_grad_enabled(True)
+        pytest.fail("this test left torch's grad mode disabled (use `with torch.no_grad():`, not set_grad_enabled)")

@@ -166,15 +166,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--truncation", type=float, default=1.0)
     a = p.parse_args(argv)
     check_writable_folder(a.out, "output folder (--out)")  # before any work
-    torch.set_grad_enabled(False)
-    generator = load_photo_generator(a.generator)
-    if a.seed is not None:
-        z = latents_from_seeds(torch.tensor([a.seed]), generator.z_dim)
-        lat_avg = generator.mean_latent(4096, torch.Generator().manual_seed(0)) if a.truncation != 1 else None
-        w_plus = generator.mapping(z, truncation=a.truncation, truncation_latent=lat_avg)
-    else:
-        w_plus = read_latent(a.latent, generator.num_ws)
-    info = run(w_plus, Path(a.out), Path(a.parts), Path(a.uv_generator), a.generator, a.size)
+    # A context, not torch.set_grad_enabled(False): main() also runs inside other processes (tests, notebooks).
+    with torch.no_grad():
+        generator = load_photo_generator(a.generator)
+        if a.seed is not None:
+            z = latents_from_seeds(torch.tensor([a.seed]), generator.z_dim)
+            lat_avg = generator.mean_latent(4096, torch.Generator().manual_seed(0)) if a.truncation != 1 else None
+            w_plus = generator.mapping(z, truncation=a.truncation, truncation_latent=lat_avg)
+        else:
+            w_plus = read_latent(a.latent, generator.num_ws)
+        info = run(w_plus, Path(a.out), Path(a.parts), Path(a.uv_generator), a.generator, a.size)
     print(json.dumps({"out": a.out, "files": info["files"]}, indent=1))
     return 0
 
