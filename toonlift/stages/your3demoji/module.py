@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from toonlift.errors import ConfigError
+from toonlift.plugins.backbones.capabilities import BlockFeatures, require
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
 from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
 from toonlift.plugins.stylegan2 import StyleGAN2Backbone
@@ -72,8 +72,7 @@ class Your3dEmojiModule(OneShotModule):
             mesh_resolution,
             edit_samples,
         )
-        if not hasattr(discriminator_2d, "block_features"):
-            raise ConfigError("Your3dEmojiModule: discriminator_2d must offer block_features (the StyleGAN2 one).")
+        require(discriminator_2d, BlockFeatures, stage="Your3dEmoji's 2D branch", role="discriminator")
         self.generator_2d, self.discriminator_2d = generator_2d, discriminator_2d
         self.perceptual = AnalyserPerceptualLoss()
 

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from toonlift.errors import ConfigError
 from toonlift.functional.oneshot import Distance, lerp_states
+from toonlift.plugins.backbones.capabilities import BlockFeatures, require
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
 from toonlift.plugins.eg3d.inversion import invert
 from toonlift.plugins.stylegan2.projector import project
@@ -123,11 +124,7 @@ class Your3dEmoji:
     ) -> None:
         if not isinstance(g3d, EG3DBackbone):
             raise ConfigError(f"Your3dEmoji lifts into an EG3D generator ('eg3d'); got {type(g3d).__name__}.")
-        if not hasattr(d2d, "block_features"):
-            raise ConfigError(
-                f"Your3dEmoji's 2D branch compares discriminator features (BlockFeatures); {type(d2d).__name__} "
-                "has no block_features. Use the StyleGAN2 discriminator."
-            )
+        require(d2d, BlockFeatures, stage="Your3dEmoji's 2D branch", role="discriminator")
         self.g2d, self.d2d, self.g3d = g2d.eval(), d2d.eval(), g3d.eval()
         self.distance, self.s = distance, settings
         self.g2d_style: nn.Module | None = None
