@@ -29,6 +29,7 @@ from toonlift.plugins.eg3d.mapping import CameraMapping
 from toonlift.plugins.eg3d.planes import PlaneSynthesis, noise_resolutions
 from toonlift.plugins.eg3d.rays import camera_rays
 from toonlift.plugins.eg3d.renderer import RenderOptions, render_rays
+from toonlift.plugins.eg3d.shape_prior import EllipsoidPrior
 from toonlift.plugins.eg3d.superres import SR_PRESETS, SuperResolution, sr_output_resolution
 
 FEATURES = ("planes", "feature_image")
@@ -82,6 +83,9 @@ class EG3DBackbone(Backbone):
         camera_focal: normalised focal length.
         yaw_range_deg: sampled yaws are uniform in +-this.
         pitch_range_deg: sampled pitches are uniform in +-this.
+        density_prior: an ellipsoid of density added to the decoder's (``{"centre": [x, y, z], "radii": [rx, ry,
+            rz], "strength": s, "width": t}``, :class:`toonlift.plugins.eg3d.shape_prior.EllipsoidPrior`; beyond
+            EG3D, which has none: ``None``).
         checkpoint: a toonlift export (``.safetensors`` + sidecar) of this architecture to load.
     """
 
@@ -138,6 +142,7 @@ class EG3DBackbone(Backbone):
         camera_focal: float = FFHQ_FOCAL,
         yaw_range_deg: float = 30.0,
         pitch_range_deg: float = 15.0,
+        density_prior: dict[str, Any] | None = None,
         checkpoint: str | None = None,
     ) -> None:
         super().__init__()
@@ -171,11 +176,14 @@ class EG3DBackbone(Backbone):
             "camera_look_at": [float(x) for x in camera_look_at], "camera_focal": float(camera_focal),
             "yaw_range_deg": float(yaw_range_deg), "pitch_range_deg": float(pitch_range_deg),
         }  # fmt: skip
+        prior = EllipsoidPrior.from_config(density_prior)
+        if prior is not None:  # only when set, so exports made before the option still match their architecture
+            self._arch["density_prior"] = prior.as_config()
         a = self._arch
         self.render_options = RenderOptions(ray_start, ray_end, box_warp, depth_samples, importance_samples, white_back)
         self.mapping_net = CameraMapping(z_dim, COND_DIM, w_dim, mapping_layers)
         self.planes = PlaneSynthesis(plane_resolution, plane_channels, w_dim, channel_base, channel_max)
-        self.decoder = TriplaneDecoder(plane_channels, plane_channels, decoder_hidden, decoder_lr_mul)
+        self.decoder = TriplaneDecoder(plane_channels, plane_channels, decoder_hidden, decoder_lr_mul, prior)
         self.superres = SuperResolution(
             plane_channels, sr_input_resolution, a["sr_blocks"], w_dim, sr_conv_clamp, sr_antialias
         )

@@ -50,7 +50,7 @@ class RenderOptions:
 
 def query_points(planes: Tensor, decoder: TriplaneDecoder, coords: Tensor, box_warp: float) -> tuple[Tensor, Tensor]:
     """``(rgb [B, N, C], sigma [B, N, 1])`` of points ``coords [B, N, 3]`` (also the shape/mesh query)."""
-    return decoder(sample_triplane(planes, coords, box_warp))
+    return decoder(sample_triplane(planes, coords, box_warp), coords)
 
 
 def _eval_samples(
