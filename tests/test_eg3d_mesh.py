@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -87,3 +88,10 @@ def test_views_command_writes_grids_and_meshes(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "depth.png").is_file() and (tmp_path / "out" / "seed0001.ply").stat().st_size > 0
     gif = Image.open(tmp_path / "out" / "seed0000_rotation.gif")
     assert gif.n_frames == 6 and gif.size == (16, 16)
+    both = Image.open(tmp_path / "out" / "rotation.gif")  # the two seeds side by side, seed 0 on the left
+    assert both.n_frames == 6 and both.size == (32, 16)
+    for frame in (0, 3):
+        gif.seek(frame)
+        both.seek(frame)
+        left = np.asarray(both.convert("RGB"))[:, :16].astype(int)
+        assert np.abs(left - np.asarray(gif.convert("RGB")).astype(int)).mean() < 8  # GIF palettes differ

@@ -4,8 +4,8 @@ Each seed's latent is mapped with the frontal camera (EG3D's ``gen_samples.py`` 
 the identity stays put while the render camera moves) and rendered at every yaw with deterministic sampling. Writes
 ``views.png`` (rows: seeds, columns: yaws), ``raw.png`` (the neural renders), ``depth.png`` (near = bright, over the
 ray range), with ``--rotation_frames N > 0`` a ``seed{NNNN}_rotation.gif`` per seed (yaw swept back and forth
-across the ``--yaws`` range in ``N`` frames) and, with ``--mesh_resolution > 0``, ``seed{NNNN}.{ply,obj,glb}`` meshes
-of the density field.
+across the ``--yaws`` range in ``N`` frames) and ``rotation.gif`` with all seeds side by side, and, with
+``--mesh_resolution > 0``, ``seed{NNNN}.{ply,obj,glb}`` meshes of the density field.
 """
 
 from __future__ import annotations
@@ -40,18 +40,29 @@ def render_views(
 
 
 def write_rotation_gif(
-    g: EG3DBackbone, seed: int, yaw_min: float, yaw_max: float, frames: int, pitch: float, truncation: float, path: Path
+    g: EG3DBackbone,
+    seed: int | list[int],
+    yaw_min: float,
+    yaw_max: float,
+    frames: int,
+    pitch: float,
+    truncation: float,
+    path: Path,
 ) -> Path:
-    """A looping GIF of one seed with the yaw swept ``min -> max -> min`` (cosine, ``frames`` frames, 12 fps)."""
+    """A looping GIF with the yaw swept ``min -> max -> min`` (cosine, ``frames`` frames, 12 fps); several seeds are
+    tiled side by side in one GIF."""
     from PIL import Image
 
     from toonlift.utils.images import to_uint8
     from toonlift.utils.io import atomic_path
 
+    seeds = [seed] if isinstance(seed, int) else list(seed)
     phase = torch.arange(frames, dtype=torch.float64) / frames * 2 * math.pi
     yaws = (yaw_min + (yaw_max - yaw_min) * (1 - torch.cos(phase)) / 2).tolist()
-    images, _, _, _ = render_views(g, [seed], yaws, pitch, truncation)
-    pics = [Image.fromarray(x) for x in to_uint8(images)]
+    images, _, _, _ = render_views(g, seeds, yaws, pitch, truncation)  # [S * F, 3, H, W], seed-major
+    _, c, h, w = images.shape
+    tiled = images.reshape(len(seeds), frames, c, h, w).permute(1, 2, 3, 0, 4).reshape(frames, c, h, len(seeds) * w)
+    pics = [Image.fromarray(x) for x in to_uint8(tiled)]
     with atomic_path(path) as tmp:
         pics[0].save(tmp, format="GIF", save_all=True, append_images=pics[1:], duration=83, loop=0)
     return path
@@ -92,6 +103,9 @@ def main(argv: list[str]) -> int:
     for seed in a.seeds if a.rotation_frames > 0 else []:
         write_rotation_gif(g, seed, min(a.yaws), max(a.yaws), a.rotation_frames, a.pitch, a.truncation,
                            out / f"seed{seed:04d}_rotation.gif")  # fmt: skip
+    if a.rotation_frames > 0 and len(a.seeds) > 1:
+        write_rotation_gif(g, a.seeds, min(a.yaws), max(a.yaws), a.rotation_frames, a.pitch, a.truncation,
+                           out / "rotation.gif")  # fmt: skip
     for i, seed in enumerate(a.seeds if a.mesh_resolution > 0 else []):
         verts, faces, colors = extract_mesh(g, ws[i : i + 1], a.mesh_resolution, a.mesh_level)
         export_mesh(mesh_from_tensors(verts, faces, vertex_colors=colors), out / f"seed{seed:04d}.{a.mesh_format}")
