@@ -64,3 +64,27 @@ def test_usable_cpus_of_this_process_and_apply_sets_torch(capsys: pytest.Capture
         assert capsys.readouterr().err == ""
     finally:
         torch.set_num_threads(before)
+
+
+def test_fit_takes_threads_out_of_lightning_arguments_and_applies_them():
+    import torch
+
+    from toonlift.cli import main, pop_threads
+    from toonlift.errors import ConfigError
+
+    assert pop_threads(["fit", "--config", "c.yaml", "--threads", "1", "--trainer.max_steps", "2"]) == (
+        ["fit", "--config", "c.yaml", "--trainer.max_steps", "2"],
+        1,
+    )
+    assert pop_threads(["fit", "--threads=0"]) == (["fit"], 0)
+    assert pop_threads(["fit", "--config", "c.yaml"]) == (["fit", "--config", "c.yaml"], None)
+    for bad in (["fit", "--threads"], ["fit", "--threads", "two"], ["fit", "--threads=-1"]):
+        with pytest.raises(ConfigError, match="--threads"):
+            pop_threads(bad)
+    before = torch.get_num_threads()
+    try:
+        # the count is applied before LightningCLI parses (which then fails on the missing config: a user error)
+        assert main(["fit", "--threads", "1", "--config", "/nonexistent/toonlift.yaml"]) != 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
