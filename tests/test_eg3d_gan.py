@@ -94,6 +94,24 @@ def test_training_runs_reproducibly_and_exports(tmp_path: Path) -> None:
         torch.testing.assert_close(v, state[k], rtol=0, atol=0)
 
 
+def test_yaw_grids_are_logged_without_changing_the_run(tmp_path: Path) -> None:
+    from PIL import Image
+
+    plain = module()
+    fit(plain)
+    logged = module(grid_every=2, grid_seeds=[0, 5], grid_yaws=[-20, 0, 20], sample_dir=str(tmp_path / "grids"))
+    fit(logged)
+    # iteration 2 and the end of fit (iteration 3)
+    assert sorted(p.name for p in (tmp_path / "grids").iterdir()) == ["yaws_iter000002.png", "yaws_iter000003.png"]
+    grid = Image.open(tmp_path / "grids" / "yaws_iter000003.png")
+    side = logged.generator.resolution + 1
+    assert grid.size == (3 * side + 1, 4 * side + 1)  # 3 yaws; image and depth rows for 2 seeds
+    for k, v in logged.generator.state_dict().items():  # drawing the grids touched no random stream
+        torch.testing.assert_close(v, plain.generator.state_dict()[k], rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="grid"):
+        module(grid_every=1, grid_yaws=[])
+
+
 def test_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     straight = module(max_iterations=3)
     fit(straight)

@@ -73,6 +73,11 @@ class EG3DGANModule(ToonModule):
         cameras: where the real images' cameras come from: ``"cond"`` (the batch's ``cond`` [B, 25]) or
             ``"synthetic_pose"`` (the synthetic world's ``pose`` [B, 3], converted exactly by
             :func:`toonlift.plugins.eg3d.world_camera.synthetic_cond`; the data module must output ``pose``).
+        grid_every: every this many iterations (and at the end) ``G_ema``'s faces at ``grid_yaws`` (image and depth
+            rows per seed) go to ``sample_dir`` and to the W&B/TensorBoard loggers; 0: never.
+        grid_seeds: seeds of the grid's faces.
+        grid_yaws: yaws of the grid's columns (degrees).
+        sample_dir: folder of the grid PNGs (``None``: no grids).
     """
 
     own_step_limit = "--model.init_args.max_iterations"
@@ -104,6 +109,10 @@ class EG3DGANModule(ToonModule):
         seed: int = 0,
         export_path: str | None = None,
         cameras: str = "cond",
+        grid_every: int = 0,
+        grid_seeds: list[int] | None = None,
+        grid_yaws: list[float] | None = None,
+        sample_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -131,6 +140,11 @@ class EG3DGANModule(ToonModule):
             checks.at_least(owner, name, value, 1)
         if cameras not in ("cond", "synthetic_pose"):
             raise ConfigError(f"{owner}: cameras must be 'cond' or 'synthetic_pose', got {cameras!r}.")
+        checks.non_negative(owner, "grid_every", grid_every)
+        self.grid_seeds = [0, 1, 2, 3] if grid_seeds is None else [int(x) for x in grid_seeds]
+        self.grid_yaws = [-30.0, -15.0, 0.0, 15.0, 30.0] if grid_yaws is None else [float(x) for x in grid_yaws]
+        if grid_every and (not self.grid_seeds or not self.grid_yaws):
+            raise ConfigError(f"{owner}: grid_every > 0 needs at least one grid seed and one grid yaw.")
         checks.positive(owner, "lr_g", lr_g)
         checks.positive(owner, "lr_d", lr_d)
         self.generator, self.discriminator = generator, discriminator
@@ -235,7 +249,11 @@ class EG3DGANModule(ToonModule):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(d_loss)
         opt_d.step()
-        logs.update(d_loss=float(d_loss), real_score=float(real_logits.mean()), fake_score=float(fake_logits.mean()))
+        logs.update(
+            d_loss=float(d_loss.detach()),
+            real_score=float(real_logits.detach().mean()),
+            fake_score=float(fake_logits.detach().mean()),
+        )
 
         # ---- lazy R1 on both of D's inputs
         if h.r1_gamma > 0 and it % h.r1_interval == 0:
@@ -246,7 +264,7 @@ class EG3DGANModule(ToonModule):
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(penalty * (h.r1_gamma / 2) * h.r1_interval + 0.0 * logits.sum())
             opt_d.step()
-            logs["r1"] = float(penalty)
+            logs["r1"] = float(penalty.detach())
 
         # ---- G: non-saturating loss
         _trainable(self.discriminator, False)
@@ -257,7 +275,7 @@ class EG3DGANModule(ToonModule):
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(g_loss)
         opt_g.step()
-        logs["g_loss"] = float(g_loss)
+        logs["g_loss"] = float(g_loss.detach())
 
         # ---- lazy density regularisation
         if h.density_reg > 0 and it % h.density_reg_interval == 0:
@@ -270,7 +288,7 @@ class EG3DGANModule(ToonModule):
             opt_g.zero_grad(set_to_none=True)
             self.manual_backward(tv * h.density_reg * h.density_reg_interval)
             opt_g.step()
-            logs["density_tv"] = float(tv)
+            logs["density_tv"] = float(tv.detach())
         _trainable(self.discriminator, True)
 
         # ---- EMA and counters
@@ -278,8 +296,21 @@ class EG3DGANModule(ToonModule):
         self.iteration += 1
         logs["iteration"] = float(self.iteration)
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, on_step=True, batch_size=b)
+        if h.grid_every and self.iteration % h.grid_every == 0:
+            self._log_grid()
         if self.iteration >= h.max_iterations:
             self.trainer.should_stop = True
+
+    def _log_grid(self) -> Path | None:
+        """``G_ema`` at fixed yaws (deterministic: no random stream is touched), on rank 0."""
+        if self.hparams.sample_dir is None or not self.trainer.is_global_zero:
+            return None
+        from toonlift.stages.eg3d_gan.grids import log_yaw_grid
+
+        return log_yaw_grid(
+            self.generator_ema, self.grid_seeds, self.grid_yaws, Path(self.hparams.sample_dir), self.iteration,
+            self.loggers,
+        )  # fmt: skip
 
     def _ema_beta(self, batch: int) -> float:
         """EG3D: ``0.5 ** (batch / ema_nimg)`` with ``ema_nimg = ema_kimg * 1000``, ramped up by images seen."""
@@ -290,7 +321,9 @@ class EG3DGANModule(ToonModule):
         return 0.5 ** (global_batch / max(ema_nimg, 1e-8))
 
     def on_fit_end(self) -> None:
-        """Export ``G_ema`` (safetensors + JSON sidecar)."""
+        """Export ``G_ema`` (safetensors + JSON sidecar) and draw a last grid."""
+        if self.hparams.grid_every:
+            self._log_grid()
         if self.trainer.is_global_zero and self.hparams.export_path is not None:
             rank_zero_info(
                 f"EG3DGANModule: exported G_ema to {save_model(self.generator_ema, self.hparams.export_path)}"
