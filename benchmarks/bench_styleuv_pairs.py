@@ -36,6 +36,7 @@ def main() -> None:
     p.add_argument("--inverted-counts", default="6,16,32,48")
     p.add_argument("--random-counts", default="0,2000")
     p.add_argument("--mlp-steps", type=int, default=1500)
+    p.add_argument("--no-mlp", action="store_true", help="only the ridge baseline (seconds instead of minutes)")
     a = p.parse_args()
     print(report_header())
     folder = Path(a.pairs)
@@ -57,10 +58,12 @@ def main() -> None:
                 continue
             w = torch.cat([inv.w_plus[:n_inv], rnd.w_plus[:n_rnd]])
             y = torch.cat([inv.latent[:n_inv], rnd.latent[:n_rnd]])
-            mlp = CoeffMLP(g.num_ws, g.w_dim)
-            log = fit_coeff_mlp(mlp, w, y, steps=a.mlp_steps, seed=0)
+            models = [("ridge", RidgeCoeff().fit(w, y), 0.0)]
+            if not a.no_mlp:
+                mlp = CoeffMLP(g.num_ws, g.w_dim)
+                models.insert(0, ("MLP", mlp, fit_coeff_mlp(mlp, w, y, steps=a.mlp_steps, seed=0).seconds))
             with torch.no_grad():
-                for label, model, sec in (("MLP", mlp, log.seconds), ("ridge", RidgeCoeff().fit(w, y), 0.0)):
+                for label, model, sec in models:
                     r2 = coefficient_r2(model(w_te), y_te, std)
                     rows.append({"inverted": n_inv, "random": n_rnd, "model": label, **r2})
                     print(
