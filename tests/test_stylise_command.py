@@ -16,7 +16,7 @@ from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 FAST = ["--rotation_frames", "3", "--mesh_resolution", "12", "--boundary_samples", "20"]
-FILES = {"views.png", "rotation.gif", "avatar.ply", "edits.png", "style_degree.png", "summary.json"}
+FILES = {"views.png", "rotation.gif", "rotation.mp4", "avatar.ply", "edits.png", "style_degree.png", "summary.json"}
 
 
 @pytest.fixture(scope="module")
