@@ -291,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
               + ", ".join(f"{k} {v:.0f} s" for k, v in preps[style].seconds.items()), flush=True)  # fmt: skip
     per_face = []
     for face in faces:
+        if all((style, m, face) in done for style in a.styles for m in a.all_methods):
+            continue  # resumed: this face is complete
         t0 = time.perf_counter()
         rows = run_face(a, face, preps, g3, normals, done, scorer)
         append(a.out, rows)
