@@ -6,6 +6,8 @@
 * :func:`relief_ratio`: depth relief (q95 − q05 inside the mask) of rendered views over the true toon depth's.
 * :func:`jaw_change`: analyser jaw-open change for one edit along a boundary (same latent, same camera).
 * :func:`diversity`: mean pairwise perceptual distance of ``n`` random latents (004's Sec. 4.4 measure).
+
+Each score is computed once per set of views; the table reuses what repeats (``oneshot_table.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from toonlift.functional.oneshot import depth_relief, pairwise_mean
 from toonlift.plugins.identity.synthetic_analyser import SyntheticAnalyserIdentityEncoder
-from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
+from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss, normalized_feature_distance
 
 
 def crop(x: Tensor, frac: float) -> Tensor:
@@ -55,11 +57,14 @@ class Scorer:
         }
 
     def summary(self, pred: Tensor, true: Tensor, scored: list[int], far: list[int]) -> dict[str, float]:
-        """Means over the ``scored`` views, plus ``far_perceptual`` over the ``far`` ones (when there are any)."""
+        """Means over the ``scored`` views, plus ``far_perceptual`` over the ``far`` ones (a subset of ``scored``;
+        scored once)."""
+        if not set(far) <= set(scored):
+            raise ValueError(f"Scorer: the far views {far} must be among the scored views {scored}.")
         sc = self.images(pred[scored], true[scored])
         row = {k: statistics.mean(v) for k, v in sc.items()}
         if far:
-            row["far_perceptual"] = statistics.mean(self.images(pred[far], true[far])["perceptual"])
+            row["far_perceptual"] = statistics.mean(sc["perceptual"][scored.index(i)] for i in far)
         return row
 
 
@@ -80,9 +85,17 @@ def jaw_change(
 
 @torch.no_grad()
 def diversity(g, n: int, perc: AnalyserPerceptualLoss, seed: int = 123) -> float:  # noqa: ANN001
-    """Mean pairwise perceptual distance of ``n`` random latents of ``g`` at its frontal camera."""
+    """Mean pairwise perceptual distance of ``n`` random latents of ``g`` at its frontal camera (each image's analyser
+    features computed once: ``n`` encoder passes, not ``2 n²``)."""
     cond = g.default_cond(n).to(g.mapping_net.w_avg)
     ws = g.mapping(g.sample_z(n, generator=torch.Generator().manual_seed(seed)).to(cond), cond)
     img = g.synthesis(ws, cond, noise_mode="const").image
-    d = torch.stack([perc.distance(img[i : i + 1].expand_as(img), img) for i in range(n)])
+    return pairwise_perceptual(img, perc)
+
+
+def pairwise_perceptual(img: Tensor, perc: AnalyserPerceptualLoss) -> float:
+    """Mean off-diagonal ``perc.distance`` between the images ``[N, 3, S, S]`` (N >= 2)."""
+    feats = perc.features(img.float())
+    d = torch.stack([normalized_feature_distance([f[i : i + 1].expand_as(f) for f in feats], feats)
+                     for i in range(img.shape[0])])  # fmt: skip
     return float(pairwise_mean(d))

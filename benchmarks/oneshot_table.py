@@ -167,7 +167,7 @@ def run_face(a, face: int, preps: dict[str, Prepared], g3, normals, done, scorer
     far = [i for i, y in enumerate(BENCH_YAWS) if y * a.exemplar_yaw < 0]
     scored = [i for i, y in enumerate(BENCH_YAWS) if y != 0.0]  # the input's own view (yaw 0) is not scored
     f = Face(face, g3, g3.resolution)
-    inp, rows, photo_jaw = f.inp, [], {}
+    inp, rows, photo_jaw, divs = f.inp, [], {}, {}
     for style, p in preps.items():
         truth = world_views([face], style, BENCH_YAWS, g3.resolution)
         true_img = torch.cat([v.image for v in truth])
@@ -210,8 +210,10 @@ def run_face(a, face: int, preps: dict[str, Prepared], g3, normals, done, scorer
                    "relief": relief_ratio(depth, mask, true_depth, true_mask), "expr_kept": kept,
                    "seconds": own + sum(f.seconds[k] for k in shared), "prepare_s": p.seconds[name]}  # fmt: skip
             if face == a.first_face:
-                row["diversity_photo"] = diversity(g_photo, a.diversity, scorer.perc)
-                row["diversity_stylised"] = diversity(g_styl, a.diversity, scorer.perc)
+                for key, g in (("diversity_photo", g_photo), ("diversity_stylised", g_styl)):
+                    if id(g) not in divs:  # the original generator is every 3DArtmator variant's photo side
+                        divs[id(g)] = (g, diversity(g, a.diversity, scorer.perc))
+                    row[key] = divs[id(g)][1]
             rows.append(row)
     return rows
 

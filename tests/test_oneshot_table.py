@@ -49,6 +49,23 @@ def test_batched_scores_equal_the_per_view_scores() -> None:
     assert all(d < 1e-6 for d in same["perceptual"]) and all(s == pytest.approx(1.0, abs=1e-4) for s in same["ssim"])
 
 
+def test_diversity_from_features_once_equals_the_pairwise_distances() -> None:
+    from toonlift.plugins.losses.analyser_perceptual import AnalyserPerceptualLoss
+
+    scores = _load("oneshot_scores")
+    perc = AnalyserPerceptualLoss().eval()
+    img = torch.rand(5, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    brute = [float(perc.distance(img[i : i + 1], img[j : j + 1])) for i in range(5) for j in range(5) if i != j]
+    assert scores.pairwise_perceptual(img, perc) == pytest.approx(sum(brute) / len(brute), rel=1e-5)
+    assert scores.pairwise_perceptual(img[:1].expand(3, -1, -1, -1), perc) == pytest.approx(0.0, abs=1e-6)
+    s = scores.Scorer(0.75)
+    row = s.summary(img, img.flip(0), [0, 1, 3, 4], [0, 1])
+    per = s.images(img[[0, 1]], img.flip(0)[[0, 1]])["perceptual"]
+    assert row["far_perceptual"] == pytest.approx(sum(per) / 2, rel=1e-5)
+    with pytest.raises(ValueError, match="among the scored"):
+        s.summary(img, img, [0, 1], [2])
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("table_models")
