@@ -238,6 +238,21 @@ def table(rows: list[dict], methods: list[str]) -> None:
             print(f"| {style} | {m} | {len(rs)} | " + " | ".join(cells) + " |")
 
 
+def step_counts(a: argparse.Namespace) -> tuple[int, int]:
+    """``(prepare steps, steps per face)``: the optimisation steps (each one forward and backward of a generator) of
+    this run's settings, styles and methods, after the reuse (a cost model: multiply by the seconds per step)."""
+    y3, art = scaled(Your3dEmojiSettings, a.steps_scale), scaled(ArtmatorSettings, a.steps_scale)
+    m, n_styles, n_sweep = set(a.methods), len(a.styles), len(a.lambdas)
+    uses_2d = bool(m & USES_2D) or n_sweep > 0
+    emoji_3d = "your3demoji" in m or n_sweep > 0
+    prepare = (y3.project_steps + y3.finetune_steps) * uses_2d
+    prepare += art.anchor_steps * bool(m & {"artmator", "dironly"}) + art.style_steps * len(m & {"artmator", "dironly"})
+    face = y3.project_steps * uses_2d  # the 7 photo views in one batch
+    face += art.invert_steps * bool(emoji_3d or m & {"artmator", "dironly"}) + y3.pti_steps * emoji_3d
+    per_style = y3.dual_steps * (("your3demoji" in m) + n_sweep) + (y3.invert_steps + y3.pti_steps) * ("pti" in m)
+    return prepare * n_styles, face + per_style * n_styles
+
+
 def parse_lambdas(items: list[str]) -> list[tuple[float, float]]:
     out = []
     for item in items:
@@ -284,27 +299,33 @@ def main(argv: list[str] | None = None) -> None:
     scorer = Scorer(a.crop)
     faces = list(range(a.exemplar_face + 1, a.exemplar_face + 1 + a.faces))
     a.first_face = faces[0]
+    prep_steps, face_steps = step_counts(a)
+    print(f"optimisation steps: {prep_steps} to prepare, {face_steps} per face ({face_steps * a.faces} for "
+          f"{a.faces} faces)", flush=True)  # fmt: skip
     preps = {}
     for style in a.styles:
         need = {m for m in a.all_methods for f in faces if (style, m, f) not in done}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         preps[style] = prepare_style(a, style, g3, g2, d2, scorer.perc.distance, need)
-        print(f"prepared {style} in {time.perf_counter() - t0:.0f} s: "
+        print(f"prepared {style} in {time.perf_counter() - t0:.0f} s ({time.process_time() - c0:.0f} s CPU): "
               + ", ".join(f"{k} {v:.0f} s" for k, v in preps[style].seconds.items()), flush=True)  # fmt: skip
     per_face = []
     for face in faces:
         if all((style, m, face) in done for style in a.styles for m in a.all_methods):
             continue  # resumed: this face is complete
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rows = run_face(a, face, preps, g3, normals, done, scorer)
         append(a.out, rows)
         done.update({(r["style"], r["method"], r["face"]): r for r in rows})
-        if rows:
-            per_face.append(time.perf_counter() - t0)
-            print(f"  face {face}: {per_face[-1]:.1f} s ({len(rows)} records)", flush=True)
+        if rows:  # CPU time: what the face costs on a machine shared with other work (all threads summed)
+            per_face.append((time.perf_counter() - t0, time.process_time() - c0))
+            left = statistics.median(x[0] for x in per_face) * (faces[-1] - face)
+            print(f"  face {face}: {per_face[-1][0]:.1f} s ({per_face[-1][1]:.1f} s CPU; {len(rows)} records); "
+                  f"about {left / 60:.0f} min left", flush=True)  # fmt: skip
     table(list(load_done(a.out).values()), a.all_methods)
     if per_face:
-        print(f"per face (all styles and methods): median {statistics.median(per_face):.1f} s over {len(per_face)}")
+        wall, cpu = (statistics.median(x) for x in zip(*per_face, strict=True))
+        print(f"per face (all styles and methods): median {wall:.1f} s, {cpu:.1f} s CPU, over {len(per_face)} faces")
     print(f"elapsed {time.perf_counter() - start:.1f} s (one run)")
 
 

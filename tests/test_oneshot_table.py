@@ -100,6 +100,15 @@ def test_the_table_writes_every_column_and_resumes(models, tmp_path: Path, capsy
     assert by[("your3demoji", 2)]["seconds"] > by[("artmator", 2)]["seconds"] > 0
     printed = capsys.readouterr().out
     assert "| ink | your3demoji[0,1] | 2 |" in printed and "per face (all styles and methods)" in printed
+    assert "optimisation steps: " in printed
+    # the cost model counts what runs: at scale 1, per face 200 (2D, 7 views batched) + 150 (3D inversion) + 100 (PTI)
+    # + per style 100 (dual) + 250 (PTI baseline); to prepare 200 + 200 (2D) + 300 (anchor) + 2 x 300 (stage 2)
+    full = table.argparse.Namespace(steps_scale=1.0, methods=list(table.METHODS), styles=["ink"], lambdas=[])
+    assert table.step_counts(full) == (1300, 800)
+    full.styles, full.lambdas = ["ink", "cartoon"], [(0.0, 1.0)]
+    assert table.step_counts(full) == (2600, 450 + 2 * 450)
+    full.methods, full.lambdas = ["artmator"], []
+    assert table.step_counts(full) == (2 * 600, 150)
     table.main(argv)  # everything is done: nothing is recomputed or appended
     assert len(out.read_text().splitlines()) == len(rows)
     assert "per face" not in capsys.readouterr().out
