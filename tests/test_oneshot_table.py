@@ -111,6 +111,6 @@ def test_the_table_writes_every_column_and_resumes(models, tmp_path: Path, capsy
     assert table.step_counts(full) == (2 * 600, 150)
     table.main(argv)  # everything is done: nothing is recomputed or appended
     assert len(out.read_text().splitlines()) == len(rows)
-    assert "per face" not in capsys.readouterr().out
+    assert "per face (all styles" not in capsys.readouterr().out
     with pytest.raises(SystemExit, match="LAMBDA_EXEMPLAR"):
         table.main([*argv[:-4], "--lambdas", "x", "--out", str(out)])
