@@ -218,3 +218,25 @@ def test_convert_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--trust_pickle true" in capsys.readouterr().err
     assert main(["convert-eg3d", "--pickle", str(path), "--output", str(tmp_path / "g.pt")]) == 2
     assert "must end in .safetensors" in capsys.readouterr().err
+
+
+def test_sefa_directions_of_the_triplane_generator() -> None:
+    """``StyleModulation``: SeFa factorises the tri-plane generator's style affines (for the SVM-vs-SeFa comparison
+    of attribute directions in the 3D generator); the super-resolution's affines are not among them."""
+    from toonlift.plugins.backbones.capabilities import StyleModulation
+    from toonlift.stages.offsets.directions import sefa_directions
+
+    g = tiny()
+    assert has(g, StyleModulation)
+    weights = g.modulation_weights()
+    planes = {k: v for k, v in g.state_dict().items() if k.startswith("planes.") and "modulation.weight" in k}
+    expected = [v for k, v in planes.items() if "to_rgbs" not in k]  # rosinality: conv1, to_rgb1, every conv
+    assert len(weights) == len(expected) and all(torch.equal(a, b) for a, b in zip(weights, expected, strict=True))
+    assert len(g.modulation_weights(convention="genforce")) == g.num_ws
+    d = sefa_directions(g)
+    assert d.shape == (g.w_dim, g.w_dim)
+    torch.testing.assert_close(d.t() @ d, torch.eye(g.w_dim), atol=1e-4, rtol=0)
+    a = torch.cat(expected)  # SeFa's strongest direction maximises |A n|
+    assert (a @ d[:, 0]).norm() >= (a @ d[:, -1]).norm()
+    with pytest.raises(ConfigError, match="genforce"):
+        g.modulation_weights(layers=[0], convention="rosinality")

@@ -16,7 +16,7 @@ from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 FAST = ["--rotation_frames", "3", "--mesh_resolution", "12", "--boundary_samples", "20"]
-FILES = {"views.png", "rotation.gif", "avatar.ply", "edits.png", "style_degree.png", "summary.json"}
+FILES = {"views.png", "rotation.gif", "rotation.mp4", "avatar.ply", "edits.png", "style_degree.png", "summary.json"}
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +65,18 @@ def test_your3demoji_from_a_world_exemplar(models, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert {"finetune_2d", "stylise_2d", "pti", "dual"} <= set(summary["seconds"])
     assert set(summary["final_losses"]["dual"]) >= {"mse", "exemplar", "pair", "total"}
+    # a real photograph (scikit-image's astronaut) as the exemplar and as the input photo
+    from PIL import Image
+    from skimage import data
+
+    Image.fromarray(data.astronaut()).save(tmp_path / "astronaut.png")
+    out = tmp_path / "real"
+    argv = ["stylise", "--method", "your3demoji", "--exemplar", str(tmp_path / "astronaut.png"), "--input",
+            str(tmp_path / "astronaut.png"), "--generator", models["g3"], "--generator_2d", models["g2"],
+            "--discriminator_2d", models["d2"], "--out", str(out), *sum((["--set", s] for s in steps), []),
+            *FAST]  # fmt: skip
+    assert main(argv) == 0
+    assert {p.name for p in out.iterdir()} >= FILES
 
 
 @pytest.mark.parametrize(
@@ -83,6 +95,19 @@ def test_bad_input_is_refused_in_one_paragraph(models, tmp_path: Path, capsys, e
     assert main(["stylise", *extra, "--generator", models["g3"], "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("toonlift: error:") and message in err.replace("\n  ", " ")
+
+
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n" + b"garbage" * 20, b"not an image"])
+def test_a_corrupt_exemplar_or_input_image_is_refused(models, tmp_path: Path, capsys, content: bytes) -> None:
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    out = tmp_path / "o"
+    for extra in (["--method", "artmator", "--exemplar", str(bad)],
+                  ["--method", "your3demoji", "--exemplar-world", "0,ink,30", "--input", str(bad)]):  # fmt: skip
+        assert main(["stylise", *extra, "--generator", models["g3"], "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("toonlift: error:") and "cannot be read" in err and err.count("error:") == 1
+        assert not any(out.iterdir()) if out.exists() else True  # refused before any avatar file is written
 
 
 def test_a_2d_generator_or_an_unwritable_folder_is_refused(models, tmp_path: Path, capsys) -> None:

@@ -14,6 +14,7 @@ same latents, camera and noise give the same image. ``jitter=`` overrides this.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,14 @@ class EG3DBackbone(Backbone):
     @property
     def neural_resolution(self) -> int:
         return self._arch["neural_resolution"]
+
+    def modulation_weights(self, layers: Sequence[int] | str = "all", convention: str = "rosinality") -> list[Tensor]:
+        """``StyleModulation`` for SeFa: the ``[C_l, w_dim]`` style affines of the tri-plane generator (a StyleGAN2
+        synthesis network, in either convention of ``toonlift.functional.sefa``; ``layers`` are its W+ indices). The
+        super-resolution's affines are left out: they refine the neural render, the planes hold the face."""
+        from toonlift.plugins.stylegan2.modulation import modulation_weights
+
+        return modulation_weights(self.planes, layers, convention)
 
     def arch_args(self) -> dict[str, Any]:
         """Constructor arguments that fix the architecture (the export sidecar's ``arch``)."""

@@ -18,12 +18,11 @@ from torch import Tensor
 from toonlift.errors import ConfigError
 from toonlift.functional.oneshot import Distance
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
-from toonlift.plugins.eg3d.inversion import invert
 from toonlift.plugins.losses.directional import DirectionalLoss
 from toonlift.stages.artmator.anchor import AnchorResult, anchor_search
 from toonlift.stages.artmator.stylise import directional_finetune
 from toonlift.stages.your3demoji.branches import resize
-from toonlift.stages.your3demoji.pipeline import Avatar, DistanceAdapter
+from toonlift.stages.your3demoji.pipeline import Avatar, invert_3d
 
 
 @dataclass
@@ -91,23 +90,28 @@ class Artmator:
         self.seconds: dict[str, float] = {}
         self.history: dict[str, list[dict[str, float]]] = {}
 
-    def prepare(self, artwork: Tensor, cond: Tensor | None) -> EG3DBackbone:
-        """Stages 1 and 2 for ``artwork [1, 3, H, W]`` seen from ``cond [1, 25]`` (``None``: searched)."""
+    def prepare(self, artwork: Tensor, cond: Tensor | None, anchor: AnchorResult | None = None) -> EG3DBackbone:
+        """Stages 1 and 2 for ``artwork [1, 3, H, W]`` seen from ``cond [1, 25]`` (``None``: searched). A given
+        ``anchor`` (stage 1 of another run on the same artwork and generator, e.g. the ablations') skips stage 1."""
         s = self.s
         artwork = resize(artwork, self.g_ori.resolution)
         t0 = time.perf_counter()
-        self.anchor = anchor_search(
-            self.g_ori,
-            artwork,
-            self.distance,
-            cond,
-            max(1, s.anchor_steps),
-            s.anchor_lr,
-            s.lambda_perceptual,
-            s.lambda_l2,
-            s.anchor_space,
-            s.search_camera or cond is None,
-            seed=s.seed,
+        self.anchor = (
+            anchor
+            if anchor is not None
+            else anchor_search(
+                self.g_ori,
+                artwork,
+                self.distance,
+                cond,
+                max(1, s.anchor_steps),
+                s.anchor_lr,
+                s.lambda_perceptual,
+                s.lambda_l2,
+                s.anchor_space,
+                s.search_camera or cond is None,
+                seed=s.seed,
+            )
         )
         self.seconds["anchor"] = (t1 := time.perf_counter()) - t0
         self.g_trn, hist = directional_finetune(
@@ -129,28 +133,22 @@ class Artmator:
         self.history = {"anchor": self.anchor.history, "stylise": hist}
         return self.g_trn
 
-    def avatar(self, photo: Tensor | None, cond: Tensor | None) -> Avatar:
+    def invert_input(self, photo: Tensor, cond: Tensor) -> tuple[Tensor, list[dict[str, float]]]:
+        """An input photo's latent ``[1, num_ws, w_dim]`` in the *original* generator, and the losses (the same
+        function as Your3dEmoji's 3D inversion, so equal settings give equal latents)."""
+        return invert_3d(self.g_ori, photo, cond, self.distance, self.s.invert_steps, self.s.invert_lr, self.s.seed)
+
+    def avatar(self, photo: Tensor | None, cond: Tensor | None, ws: Tensor | None = None) -> Avatar:
         """The avatar of an input photo ``[1, 3, H, W]`` with camera ``[1, 25]``; ``None`` gives the artwork's own
-        (the anchor rendered by the stylised copy)."""
+        (the anchor rendered by the stylised copy). A given ``ws`` (:meth:`invert_input`'s) skips the inversion."""
         if self.g_trn is None or self.anchor is None:
             raise ConfigError("3DArtmator: call prepare(artwork, cond) before making avatars.")
         t0 = time.perf_counter()
+        hist: list[dict[str, float]] = []
         if photo is None:
             ws, cond = self.anchor.ws, self.anchor.cond
-            hist: list[dict[str, float]] = []
-        else:
-            gen = torch.Generator().manual_seed(self.s.seed)
-            inv = invert(
-                self.g_ori,
-                resize(photo, self.g_ori.resolution),
-                cond,
-                steps=max(1, self.s.invert_steps),
-                lr=self.s.invert_lr,
-                lpips=DistanceAdapter(self.distance),
-                n_mean_latent=2000,
-                generator=gen,
-            )
-            ws, hist = inv.ws, inv.history
+        elif ws is None:
+            ws, hist = self.invert_input(photo, cond)
         with torch.no_grad():
             styl = self.g_trn.synthesis(ws, cond, noise_mode="const").image
         return Avatar(self.g_trn, self.g_ori, ws, cond, styl, {"invert": hist}, {"invert": time.perf_counter() - t0})

@@ -4,8 +4,9 @@
     toonlift stylise --method your3demoji --exemplar my_toon.png --input me.png --generator eg3d.safetensors \\
         --generator_2d toonlift/assets/synthetic_photo_g.safetensors --out out/emoji
 
-Writes, per avatar, ``views.png``, ``rotation.gif``, ``avatar.ply``, ``edits.png`` (expression directions fitted in
-the original generator), ``style_degree.png`` and ``summary.json`` (see ``stages/stylise/outputs.py``).
+Writes, per avatar, ``views.png``, ``rotation.gif``, ``rotation.mp4``, ``avatar.ply``, ``edits.png`` (expression
+directions fitted in the original generator), ``style_degree.png`` and ``summary.json`` (see
+``stages/stylise/outputs.py``).
 Settings of either method change with ``--set name=value`` (the fields of ``Your3dEmojiSettings`` /
 ``ArtmatorSettings``), e.g. ``--set dual_steps=50``.
 """

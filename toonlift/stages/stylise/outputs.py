@@ -99,8 +99,9 @@ def write_avatar(
     """Write an :class:`~toonlift.stages.your3demoji.pipeline.Avatar` into the folder ``out``; returns the summary.
 
     Files: ``views.png`` (rows: photo-style generator, stylised generator; columns: the 7 benchmark yaws),
-    ``rotation.gif``, ``avatar.ply`` (``mesh_resolution > 0``), ``edits.png`` (one row per edit direction, columns
-    ``edit_distances``), ``style_degree.png`` (the input's view at each style degree) and ``summary.json``.
+    ``rotation.gif`` and ``rotation.mp4`` (the same frames), ``avatar.ply`` (``mesh_resolution > 0``), ``edits.png``
+    (one row per edit direction, columns ``edit_distances``), ``style_degree.png`` (the input's view at each style
+    degree) and ``summary.json``.
     """
     from toonlift.utils.images import save_grid
     from toonlift.utils.io import atomic_write_json
@@ -111,8 +112,13 @@ def write_avatar(
     save_grid(torch.cat([photo, styl]), out / "views.png", nrow=len(BENCH_YAWS))
     files = ["views.png"]
     if rotation_frames > 0:
-        write_gif(rotation_sweep(g, ws, rotation_frames), out / "rotation.gif")
+        from toonlift.stages.vlda.outputs import save_mp4
+
+        frames = rotation_sweep(g, ws, rotation_frames)
+        write_gif(frames, out / "rotation.gif")
         files.append("rotation.gif")
+        if save_mp4(frames, out / "rotation.mp4") is not None:  # H.264 through imageio-ffmpeg; skipped with a warning
+            files.append("rotation.mp4")
     summary: dict[str, object] = {"seconds": avatar.seconds}
     if mesh_resolution > 0:
         _, level = write_mesh(g, ws, out / "avatar.ply", mesh_resolution, mesh_level)

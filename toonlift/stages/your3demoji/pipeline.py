@@ -6,6 +6,10 @@ the 2D generator (``w_2d``) and render it with the stylised copy (the paired set
 into the 3D generator with its known camera (``w_3d``, :func:`toonlift.plugins.eg3d.inversion.invert`, Eq. 2), tune
 the 3D generator to it (PTI, Eq. 3), then run the dual branch (Eq. 5). ``paired_set`` makes the paired set of
 random photo latents and their stylised renders.
+
+Everything done to an input before the dual branch (its 2D projection, its 3D inversion, the PTI tuning) does not
+depend on the exemplar: :meth:`Your3dEmoji.invert_input` returns it as an :class:`InputInversion` that ``avatar``
+takes, so one inversion serves several exemplars (the benchmark's ink and cartoon) and several λ settings.
 """
 
 from __future__ import annotations
@@ -108,6 +112,45 @@ class Avatar:
         return g.eval().requires_grad_(False)
 
 
+@dataclass
+class InputInversion:
+    """An input photo inverted into both generators (exemplar-independent; :meth:`Your3dEmoji.invert_input`).
+
+    Attributes:
+        w2d: its W+ in the 2D photo generator ``[1, L2, D2]``.
+        ws: its latent in the 3D generator ``[1, num_ws, w_dim]``.
+        photo_generator: the 3D generator PTI-tuned to it.
+        cond: its camera ``[1, 25]``.
+        history: losses of the inversion and the tuning.
+        seconds: wall time of the 2D projection (``project_2d``) and of the 3D inversion + tuning (``pti``).
+    """
+
+    w2d: Tensor
+    ws: Tensor
+    photo_generator: EG3DBackbone
+    cond: Tensor
+    history: dict[str, list[dict[str, float]]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def invert_3d(
+    g: EG3DBackbone, photo: Tensor, cond: Tensor, distance: Distance, steps: int, lr: float, seed: int
+) -> tuple[Tensor, list[dict[str, float]]]:
+    """An input's latent in the frozen 3D generator ``g`` (Your3dEmoji's Eq. 2 and 3DArtmator's input inversion: one
+    function, so both methods invert an input identically when their settings agree). Returns ``(ws, history)``."""
+    inv = invert(
+        g,
+        resize(photo, g.resolution),
+        cond,
+        steps=max(1, steps),
+        lr=lr,
+        lpips=DistanceAdapter(distance),
+        n_mean_latent=2000,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    return inv.ws, inv.history
+
+
 class Your3dEmoji:
     """The pipeline over a photo StyleGAN2 (``g2d``, ``d2d``) and an EG3D generator (``g3d``).
 
@@ -167,58 +210,109 @@ class Your3dEmoji:
         self.seconds["finetune_2d"] = time.perf_counter() - t0
         return self.g2d_style
 
-    def stylise_2d(self, photo: Tensor) -> tuple[Tensor, Tensor]:
-        """``(w_2d, stylised image)`` of a photo ``[1, 3, H, W]`` through the 2D branch (``prepare`` first)."""
+    def project_2d(self, photos: Tensor) -> Tensor:
+        """W+ ``[B, L, D]`` of photos ``[B, 3, H, W]`` in the 2D photo generator (exemplar-independent). A batch is
+        one optimisation of ``B`` independent latents (the projector's loss is a sum over images)."""
+        return self._project(resize(photos, self.g2d.resolution))
+
+    def stylise_2d(self, photo: Tensor, w2d: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``(w_2d, stylised images)`` of photos ``[B, 3, H, W]`` through the 2D branch (``prepare`` first); a
+        given ``w2d [B, L, D]`` (from :meth:`project_2d`) skips the projection."""
         if self.g2d_style is None:
             raise ConfigError("Your3dEmoji: call prepare(exemplar) before stylising inputs.")
-        w2d = self._project(resize(photo, self.g2d.resolution))
+        if w2d is None:
+            w2d = self.project_2d(photo)
         with torch.no_grad():
             return w2d, self.g2d_style.synthesis(w2d, noise_mode="const").image
 
+    def paired_set(self, num: int, batch: int = 16, seed: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Your3dEmoji's paired set (its Fig. 5 ablation trains on it): ``num`` random photo latents rendered by the
+        photo generator and by the stylised copy (``prepare`` first).
+
+        Returns:
+            ``(ws [num, L, D], photos [num, 3, S, S], stylised [num, 3, S, S])``, pairs row by row.
+        """
+        if self.g2d_style is None:
+            raise ConfigError("Your3dEmoji: call prepare(exemplar) before making the paired set.")
+        if num < 1 or batch < 1:
+            raise ConfigError(f"paired_set: needs num >= 1 and batch >= 1, got {num} and {batch}.")
+        gen = torch.Generator().manual_seed(self.s.seed + 1 if seed is None else seed)
+        device = next(self.g2d.parameters()).device
+        ws, photos, styled = [], [], []
+        with torch.no_grad():
+            for start in range(0, num, batch):
+                n = min(batch, num - start)
+                w = self.g2d.mapping(self.g2d.sample_z(n, generator=gen, device="cpu").to(device))
+                ws.append(w)
+                photos.append(self.g2d.synthesis(w, noise_mode="const").image)
+                styled.append(self.g2d_style.synthesis(w, noise_mode="const").image)
+        return torch.cat(ws), torch.cat(photos), torch.cat(styled)
+
+    def tune(self, ws: Tensor, target: Tensor, cond: Tensor) -> tuple[EG3DBackbone, list[dict[str, float]]]:
+        """PTI's second step with these settings: a copy of the 3D generator tuned so that ``ws`` renders ``target``
+        from ``cond``; returns ``(tuned generator, history)``."""
+        return tune_generator(self.g3d, ws, target, cond, self.distance, self.s.pti_steps, self.s.pti_lr, self.s.pti_l2)
+
     def pti(self, target: Tensor, cond: Tensor) -> tuple[Tensor, EG3DBackbone, dict]:
         """PTI into the 3D generator: ``(ws, tuned generator, histories)`` for ``target`` seen from ``cond``."""
-        gen = torch.Generator().manual_seed(self.s.seed)
-        inv = invert(
-            self.g3d,
-            resize(target, self.g3d.resolution),
-            cond,
-            steps=max(1, self.s.invert_steps),
-            lr=self.s.invert_lr,
-            lpips=DistanceAdapter(self.distance),
-            n_mean_latent=2000,
-            generator=gen,
+        ws, inv_hist = invert_3d(
+            self.g3d, target, cond, self.distance, self.s.invert_steps, self.s.invert_lr, self.s.seed
         )
-        tuned, hist = tune_generator(
-            self.g3d, inv.ws, target, cond, self.distance, self.s.pti_steps, self.s.pti_lr, self.s.pti_l2
-        )
-        return inv.ws, tuned, {"invert": inv.history, "pti": hist}
+        tuned, hist = self.tune(ws, target, cond)
+        return ws, tuned, {"invert": inv_hist, "pti": hist}
 
-    def avatar(self, photo: Tensor, cond: Tensor) -> Avatar:
-        """The avatar of one input photo ``[1, 3, H, W]`` with its camera ``[1, 25]``."""
-        if self.exemplar is None:
-            raise ConfigError("Your3dEmoji: call prepare(exemplar) before making avatars.")
-        seconds: dict[str, float] = {}
+    def invert_input(self, photo: Tensor, cond: Tensor, w2d: Tensor | None = None) -> InputInversion:
+        """The exemplar-independent part of an avatar: the photo ``[1, 3, H, W]`` (camera ``[1, 25]``) projected
+        into the 2D generator (skipped when ``w2d`` is given) and PTI-inverted into the 3D generator."""
         t0 = time.perf_counter()
-        w2d, styl = self.stylise_2d(photo)
-        seconds["stylise_2d"] = (t1 := time.perf_counter()) - t0
+        if w2d is None:
+            w2d = self.project_2d(photo)
+        t1 = time.perf_counter()
         ws, g_pti, hist = self.pti(photo, cond)
-        seconds["pti"] = (t2 := time.perf_counter()) - t1
+        return InputInversion(w2d, ws, g_pti, cond, hist, {"project_2d": t1 - t0, "pti": time.perf_counter() - t1})
+
+    def avatar(
+        self,
+        photo: Tensor,
+        cond: Tensor,
+        inversion: InputInversion | None = None,
+        lambda_exemplar: float | None = None,
+        lambda_2d: float | None = None,
+    ) -> Avatar:
+        """The avatar of one input photo ``[1, 3, H, W]`` with its camera ``[1, 25]``.
+
+        Args:
+            photo, cond: the input and its camera.
+            inversion: :meth:`invert_input`'s answer for this input (computed here when ``None``).
+            lambda_exemplar, lambda_2d: Eq. 5's λ1, λ2 for this avatar (``None``: the settings').
+        """
+        if self.exemplar is None or self.g2d_style is None:
+            raise ConfigError("Your3dEmoji: call prepare(exemplar) before making avatars.")
+        if inversion is None:
+            inversion = self.invert_input(photo, cond)
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            styl = self.g2d_style.synthesis(inversion.w2d, noise_mode="const").image
+        seconds = {"stylise_2d": inversion.seconds.get("project_2d", 0.0) + time.perf_counter() - t0}
+        seconds["pti"] = inversion.seconds.get("pti", 0.0)
+        t2 = time.perf_counter()
         g3, _, dual_hist = dual_branch(
             self.g2d_style,
-            w2d,
-            g_pti,
-            ws,
+            inversion.w2d,
+            inversion.photo_generator,
+            inversion.ws,
             cond,
             self.exemplar,
             self.distance,
             self.s.dual_steps,
             self.s.dual_lr_3d,
             self.s.dual_lr_2d,
-            self.s.lambda_exemplar,
-            self.s.lambda_2d,
+            self.s.lambda_exemplar if lambda_exemplar is None else lambda_exemplar,
+            self.s.lambda_2d if lambda_2d is None else lambda_2d,
         )
         seconds["dual"] = time.perf_counter() - t2
-        return Avatar(g3, g_pti, ws, cond, styl, {**hist, "dual": dual_hist}, seconds)
+        hist = {**inversion.history, "dual": dual_hist}
+        return Avatar(g3, inversion.photo_generator, inversion.ws, cond, styl, hist, seconds)
 
 
 class DistanceAdapter(nn.Module):
