@@ -266,7 +266,11 @@ def parse_lambdas(items: list[str]) -> list[tuple[float, float]]:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--generator", required=True, help="EG3D export (the world-camera EG3D-lite)")
+    p.add_argument(
+        "--generator",
+        default=str(ASSETS / "synthetic_eg3d_lite_g.safetensors"),
+        help="EG3D export with the world's cameras (default: the shipped EG3D-lite)",
+    )
     p.add_argument("--generator-2d", default=str(ASSETS / "synthetic_photo_g.safetensors"))
     p.add_argument("--discriminator-2d", default=str(ASSETS / "synthetic_photo_d.safetensors"))
     p.add_argument("--faces", type=int, default=20, help="input faces (the faces after the exemplar's)")

@@ -43,7 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     inp.add_argument("--input", help="input photo file (your3demoji needs an input; artmator: default = the exemplar)")
     inp.add_argument("--input-world", "--input_world", dest="input_world", help="FACE,YAW photo render of the world")
     p.add_argument("--input-yaw", "--input_yaw", dest="input_yaw", type=float, default=0.0, help="yaw of --input")
-    p.add_argument("--generator", required=True, help="an eg3d export (.safetensors with its .json)")
+    p.add_argument(
+        "--generator",
+        default=None,
+        help="an eg3d export (.safetensors with its .json); default: the shipped EG3D-lite (synthetic world)",
+    )
     p.add_argument(
         "--generator_2d",
         default=None,
@@ -101,6 +105,10 @@ def main(argv: list[str]) -> int:
     if a.rotation_frames < 0 or a.mesh_resolution < 0 or a.mesh_resolution == 1:
         raise ConfigError("--rotation_frames must be >= 0 and --mesh_resolution 0 (none) or >= 2.")
     out = check_writable_folder(a.out, "output folder (--out)")  # before any work
+    if a.generator is None:
+        from toonlift.demo.assets import shipped_path
+
+        a.generator = str(shipped_path("eg3d"))
     g = load_model(a.generator, kind="backbones").eval()
     if not isinstance(g, EG3DBackbone):
         raise CheckpointError(f"'{a.generator}' holds a {type(g).__name__}; --generator must be an EG3D export (eg3d).")
