@@ -147,6 +147,7 @@ def main() -> None:
     ap.add_argument(
         "--depth-bound", type=float, default=0.0, help="hold the depth within ± this of the init's (0: off)"
     )
+    ap.add_argument("--depth-smooth", type=int, default=0, help="box size low-passing the bounded departure (0: off)")
     ap.add_argument("--lam-anchor", type=float, default=0.0, help="step-3 weight of |depth - init's depth| (0: off)")
     ap.add_argument(
         "--no-flip", action="store_true", help="no symmetry terms in any stage (GAN2Shape: stage 1 has them)"
@@ -203,8 +204,8 @@ def main() -> None:
         schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
         training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks,
                               view_prior=args.view_prior, view_prior_scale=args.view_prior_scale,
-                              init_view=args.init_view, depth_bound=args.depth_bound, lam_anchor=args.lam_anchor,
-                              lam_smooth=args.lam_smooth, flip_stages=flips),
+                              init_view=args.init_view, depth_bound=args.depth_bound, depth_smooth=args.depth_smooth,
+                              lam_anchor=args.lam_anchor, lam_smooth=args.lam_smooth, flip_stages=flips),
         networks=VLDANetworks(net_width=args.net_width), output=AvatarOutput(str(out / "vlda")),
         prior=FacePrior(category=args.prior_category, relief=args.prior_relief),
     )  # fmt: skip
@@ -237,7 +238,8 @@ def main() -> None:
         "prior": {"category": args.prior_category, "relief": args.prior_relief},
         "view_prior": {"kind": args.view_prior, "scale": args.view_prior_scale},
         "depth_options": {
-            k: getattr(args, k) for k in ("init_view", "depth_bound", "lam_anchor", "lam_smooth", "no_flip")
+            k: getattr(args, k)
+            for k in ("init_view", "depth_bound", "depth_smooth", "lam_anchor", "lam_smooth", "no_flip")
         },
         "net_width": args.net_width,
         "disc_blocks": args.disc_blocks,

@@ -8,7 +8,7 @@ import torch
 from toonlift.errors import ConfigError
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
-from toonlift.stages.vlda.depth_anchor import anchor_loss, bound_depth, init_loss
+from toonlift.stages.vlda.depth_anchor import anchor_loss, bound_depth, init_loss, smooth_map
 from toonlift.stages.vlda.settings import VLDATraining
 from toonlift.stages.vlda.view_prior import pose_view
 
@@ -28,6 +28,18 @@ def test_bound_depth_stays_within_the_bound_and_is_identity_near_the_anchor() ->
     bounded.sum().backward()
     assert torch.allclose(near.grad, torch.ones_like(near), atol=1e-2)  # the gradient passes unchanged
     assert torch.equal(bound_depth(far, anchor, 0.0), far)  # 0: off (the paper)
+
+
+def test_smoothed_bound_removes_pixel_ripple_and_keeps_a_broad_change() -> None:
+    anchor = torch.ones(1, S, S)
+    ys, xs = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
+    ripple = 0.004 * ((xs + ys) % 2 * 2 - 1).float()[None]  # checkerboard of ± 0.004 (the MAD-ruining ripple)
+    broad = 0.004 * torch.cos(torch.pi * xs / (S - 1)).float()[None]  # one slow bend across the image
+    out = bound_depth(anchor + ripple + broad, anchor, 0.01, smooth=3) - anchor
+    assert (out - broad).abs().mean() < 0.15 * ripple.abs().mean()  # the ripple is gone, the bend stays
+    rough = bound_depth(anchor + ripple + broad, anchor, 0.01, smooth=0) - anchor
+    assert (rough - broad).abs().mean() > 0.8 * ripple.abs().mean()  # without smoothing it stays
+    assert smooth_map(broad, 5).shape == broad.shape and torch.equal(smooth_map(broad, 1), broad)
 
 
 def test_anchor_loss_is_the_mean_absolute_difference() -> None:
@@ -97,5 +109,7 @@ def test_anchor_settings() -> None:
         VLDATraining(init_view="frontal")
     with pytest.raises(ConfigError, match="depth_bound"):
         VLDATraining(depth_bound=-0.01)
+    with pytest.raises(ConfigError, match="depth_smooth"):
+        VLDATraining(depth_smooth=-1)
     with pytest.raises(ConfigError, match="lam_anchor"):
         VLDATraining(lam_anchor=float("nan"))

@@ -8,7 +8,8 @@ good prior the depth's relief grows past the truth's and the final shape scores 
   measured in the input image. With a view prior (the head pose) the canonical depth then is the prior turned back to
   the frontal view; GAN2Shape fits the canonical depth itself, which is the same only for a frontal view.
 * ``depth_bound``: the canonical depth is held within ``± bound`` of the *anchor*, the depth the init phase ended
-  with (a soft ``tanh`` bound, so gradients never vanish abruptly).
+  with (a soft ``tanh`` bound, so gradients never vanish abruptly); with ``depth_smooth`` the departure from the
+  anchor is low-passed first, so it cannot be pixel-scale ripple.
 * ``lam_anchor``: a penalty on the mean absolute difference to the anchor, added to step 3's loss.
 """
 
@@ -19,12 +20,26 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def bound_depth(depth: Tensor, anchor: Tensor, bound: float) -> Tensor:
-    """``anchor + bound * tanh((depth - anchor) / bound)``: ``depth`` ``[B, H, W]`` held within ``± bound`` of
-    ``anchor`` ``[1|B, H, W]`` (identity to first order near the anchor; ``bound <= 0`` returns ``depth``)."""
+def smooth_map(x: Tensor, size: int) -> Tensor:
+    """``x`` ``[B, H, W]`` filtered twice by a ``size x size`` box (edge-replicated; a near-Gaussian low-pass of
+    std ~``size / 2.5`` pixels); ``size <= 1`` returns ``x``."""
+    if size <= 1:
+        return x
+    y = x.unsqueeze(1)
+    for _ in range(2):
+        lo, hi = (size - 1) // 2, size // 2
+        y = F.avg_pool2d(F.pad(y, (lo, hi, lo, hi), mode="replicate"), size, stride=1)
+    return y.squeeze(1)
+
+
+def bound_depth(depth: Tensor, anchor: Tensor, bound: float, smooth: int = 0) -> Tensor:
+    """``anchor + bound * tanh(smooth(depth - anchor) / bound)``: ``depth`` ``[B, H, W]`` held within ``± bound``
+    of ``anchor`` ``[1|B, H, W]`` (identity to first order near the anchor). ``smooth > 1`` low-passes the
+    departure from the anchor first (:func:`smooth_map`), so the photometric steps can move the shape but not add
+    pixel-scale ripple to it. ``bound <= 0`` returns ``depth``."""
     if bound <= 0:
         return depth
-    return anchor + bound * torch.tanh((depth - anchor) / bound)
+    return anchor + bound * torch.tanh(smooth_map(depth - anchor, smooth) / bound)
 
 
 def anchor_loss(depth: Tensor, anchor: Tensor) -> Tensor:

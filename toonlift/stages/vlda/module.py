@@ -246,6 +246,7 @@ class VLDAModule(ToonModule):
         if tc.depth_bound > 0 or tc.lam_anchor > 0:
             canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
             self.nets.depth_anchor, self.nets.depth_bound = canon.depth.detach(), tc.depth_bound
+            self.nets.depth_smooth = tc.depth_smooth
 
     def _loss_step1(self) -> tuple[Tensor, dict]:
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
@@ -404,3 +405,4 @@ class VLDAModule(ToonModule):
             anchor = checkpoint.get("vlda_depth_anchor")
             self.nets.depth_anchor = anchor.to(self.device) if anchor is not None else None
             self.nets.depth_bound = self.train_cfg.depth_bound
+            self.nets.depth_smooth = self.train_cfg.depth_smooth

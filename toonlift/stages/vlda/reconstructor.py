@@ -53,6 +53,7 @@ class VLDANets(nn.Module):
         # set by the module after the init phase, so the networks' state dict stays the paper's
         self.depth_anchor: Tensor | None = None
         self.depth_bound: float = 0.0
+        self.depth_smooth: int = 0
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         """Parameters trained in ``phase`` (``init``: D; ``step1``: A; ``step2``: E; ``step3``: D, A, V, L)."""
@@ -114,7 +115,7 @@ def predict_canonical(nets: VLDANets, image: Tensor, renderer: nn.Module, ranges
     """Run D, A, V, L on ``image`` ``[1, 3, S, S]`` and shade the canonical texture."""
     depth = rescale_depth(nets.netD(image), ranges.min_depth, ranges.max_depth, ranges.border)
     if nets.depth_anchor is not None:
-        depth = bound_depth(depth, nets.depth_anchor, nets.depth_bound)
+        depth = bound_depth(depth, nets.depth_anchor, nets.depth_bound, nets.depth_smooth)
     albedo = nets.netA(image)
     view = predict_view(nets, image, ranges)
     light = decode_light(nets.netL(image))
