@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
+import pytorch_lightning as pl
 import torch
 
+from toonlift.datamodules.steps import StepsDataModule
 from toonlift.errors import ConfigError
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
 from toonlift.stages.vlda.depth_anchor import anchor_loss, bound_depth, init_loss, smooth_map
+from toonlift.stages.vlda.module import VLDAModule
+from toonlift.stages.vlda.schedule import Schedule
 from toonlift.stages.vlda.settings import VLDATraining
 from toonlift.stages.vlda.view_prior import pose_view
+from toonlift.stages.vlda.vlda_params import rescale_depth
 
 S = 32
 
@@ -113,3 +121,44 @@ def test_anchor_settings() -> None:
         VLDATraining(depth_smooth=-1)
     with pytest.raises(ConfigError, match="lam_anchor"):
         VLDATraining(lam_anchor=float("nan"))
+
+
+class _AnchorProbe(pl.Callback):
+    """Records, before each step-1/step-3 iteration, the anchor and the largest departure of the depth from it."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, float, float]] = []
+
+    @torch.no_grad()
+    def on_train_batch_start(self, trainer: pl.Trainer, module: VLDAModule, batch: object, idx: int) -> None:
+        if module.state.phase not in ("step1", "step3") or module.nets.depth_anchor is None:
+            return
+        depth = rc.predict_canonical(module.nets, module.input_image, module.renderer, module.ranges).depth
+        free = rescale_depth(module.nets.netD(module.input_image), 0.9, 1.1, module.ranges.border)
+        anchor = module.nets.depth_anchor
+        self.rows.append((module.state.phase, float((depth - anchor).abs().max()), float((free - anchor).abs().max())))
+
+
+def test_module_sets_the_anchor_after_init_bounds_step3_and_checkpoints_it(tmp_path: Path) -> None:
+    args = VLDAModule.example_args(tmp_path)
+    args["schedule"] = Schedule((1, 1, 6), (1, 1, 1), num_stages=1, init_iters=3)
+    args["training"] = dataclasses.replace(args["training"], lr=1e-2, init_view="input", depth_bound=0.002)
+    module = VLDAModule(**args)
+    probe = _AnchorProbe()
+    trainer = pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[probe])  # fmt: skip
+    trainer.fit(module, datamodule=StepsDataModule())
+    phases = [r[0] for r in probe.rows]
+    assert phases[0] == "step1" and phases.count("step3") == 6
+    assert probe.rows[0][1] < 1e-6  # the anchor is the depth the init phase ended with
+    assert all(r[1] <= 0.002 + 1e-6 for r in probe.rows)  # held within the bound...
+    assert max(r[2] for r in probe.rows) > 0.002  # ...while the unbounded depth net moved further (lr 1e-2)
+    assert module.nets.depth_anchor is None  # reset for the next image
+
+    anchor = torch.rand(1, 16, 16)
+    module.nets.depth_anchor = anchor
+    ckpt = {"state_dict": module.state_dict()}
+    module.on_save_checkpoint(ckpt)
+    fresh = VLDAModule(**args)
+    fresh.on_load_checkpoint(ckpt)
+    assert torch.equal(fresh.nets.depth_anchor, anchor) and fresh.nets.depth_bound == 0.002
