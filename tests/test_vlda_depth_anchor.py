@@ -141,7 +141,8 @@ class _AnchorProbe(pl.Callback):
 
 def test_module_sets_the_anchor_after_init_bounds_step3_and_checkpoints_it(tmp_path: Path) -> None:
     args = VLDAModule.example_args(tmp_path)
-    args["schedule"] = Schedule((1, 1, 6), (1, 1, 1), num_stages=1, init_iters=3)
+    # step 1 twice: the anchor is taken at its first iteration, the probe sees the second (D is not trained there)
+    args["schedule"] = Schedule((2, 1, 6), (1, 1, 1), num_stages=1, init_iters=3)
     args["training"] = dataclasses.replace(args["training"], lr=1e-2, init_view="input", depth_bound=0.002)
     module = VLDAModule(**args)
     probe = _AnchorProbe()
