@@ -48,6 +48,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from protocol import Spread, report_header  # noqa: E402
 from torch import Tensor  # noqa: E402
+from vlda_trace import DepthTrace  # noqa: E402
 
 from toonlift.datamodules.steps import StepsDataModule  # noqa: E402
 from toonlift.functional.camera import fov_to_intrinsics  # noqa: E402
@@ -133,6 +134,25 @@ def main() -> None:
         help="add the face analyser's head-pose estimate to the view network's output (default none: GAN2Shape)",
     )
     ap.add_argument("--view-prior-scale", type=float, default=1.0, help="multiplier of the estimated angles")
+    ap.add_argument(
+        "--trace",
+        type=int,
+        default=-1,
+        help="score the depth at every phase boundary and every N step-3 "
+        "iterations (benchmarks/vlda_trace.py; -1: off, 0: phase boundaries only)",
+    )
+    ap.add_argument(
+        "--init-view", default="canonical", choices=("canonical", "input"), help="where init fits the prior"
+    )
+    ap.add_argument(
+        "--depth-bound", type=float, default=0.0, help="hold the depth within ± this of the init's (0: off)"
+    )
+    ap.add_argument("--depth-smooth", type=int, default=0, help="box size low-passing the bounded departure (0: off)")
+    ap.add_argument("--lam-anchor", type=float, default=0.0, help="step-3 weight of |depth - init's depth| (0: off)")
+    ap.add_argument(
+        "--no-flip", action="store_true", help="no symmetry terms in any stage (GAN2Shape: stage 1 has them)"
+    )
+    ap.add_argument("--lam-smooth", type=float, default=0.01, help="smoothness weight (GAN2Shape 0.01)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default 0: the free cores)")
     ap.add_argument("--quick", action="store_true", help="smoke run: shipped photo generator, 2 faces, tiny schedule")
     ap.add_argument("--out", default="outputs/bench_vlda_synthetic")
@@ -176,20 +196,24 @@ def main() -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             disc = StyleGAN2Discriminator(**_disc_arch(g))
+    flips = () if args.no_flip else VLDATraining.flip_stages
     module = VLDAModule(
         g, disc, perceptual=AnalyserPerceptualLoss(args.perc_weight), face_parser=SyntheticFaceParser(),
         images=VLDAImages(latents=str(paths["latents"]), ground_truth=str(paths["ground_truth"])),
         image_size=args.image_size,
         schedule=Schedule(tuple(args.first), tuple(args.later), args.stages, args.init),
         training=VLDATraining(batch_size=args.batch, collect_batches=args.collect, disc_blocks=args.disc_blocks,
-                              view_prior=args.view_prior, view_prior_scale=args.view_prior_scale),
+                              view_prior=args.view_prior, view_prior_scale=args.view_prior_scale,
+                              init_view=args.init_view, depth_bound=args.depth_bound, depth_smooth=args.depth_smooth,
+                              lam_anchor=args.lam_anchor, lam_smooth=args.lam_smooth, flip_stages=flips),
         networks=VLDANetworks(net_width=args.net_width), output=AvatarOutput(str(out / "vlda")),
         prior=FacePrior(category=args.prior_category, relief=args.prior_relief),
     )  # fmt: skip
     timer = PhaseTimer()
+    trace = DepthTrace(args.trace) if args.trace >= 0 else None
     trainer = pl.Trainer(
         accelerator="auto", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
+        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer] + ([trace] if trace else []),
     )  # fmt: skip
     t1 = time.perf_counter()
     trainer.fit(module, datamodule=StepsDataModule())
@@ -213,6 +237,10 @@ def main() -> None:
         "perc_weight": args.perc_weight,
         "prior": {"category": args.prior_category, "relief": args.prior_relief},
         "view_prior": {"kind": args.view_prior, "scale": args.view_prior_scale},
+        "depth_options": {
+            k: getattr(args, k)
+            for k in ("init_view", "depth_bound", "depth_smooth", "lam_anchor", "lam_smooth", "no_flip")
+        },
         "net_width": args.net_width,
         "disc_blocks": args.disc_blocks,
         "image_size": args.image_size,
@@ -227,6 +255,8 @@ def main() -> None:
             "vlda_per_image": timer.image,
         },
     }
+    if trace is not None:
+        atomic_write_json(out / "trace.json", trace.rows)
     atomic_write_json(out / "results.json", results)
     report([out])
 
@@ -285,7 +315,8 @@ def _scored(out: Path) -> dict:
 
 # Settings that must agree for runs to be merged into one table.
 _SAME = ("seed", "generator", "cartoon_generator", "discriminator", "schedule", "perc_weight", "net_width",
-         "disc_blocks", "image_size", "projection_steps", "mask_region", "prior", "view_prior")  # fmt: skip
+         "disc_blocks", "image_size", "projection_steps", "mask_region", "prior", "view_prior",
+         "depth_options")  # fmt: skip
 
 
 def _cat_lists(trees: list[dict]) -> dict:

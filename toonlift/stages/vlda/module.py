@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from toonlift.errors import CheckpointError, ConfigError, NonFiniteError
@@ -32,6 +31,7 @@ from toonlift.plugins.losses.smoothness import SmoothnessLoss
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
+from toonlift.stages.vlda.depth_anchor import anchor_loss, init_loss
 from toonlift.stages.vlda.evaluation import depth_metrics, evaluate
 from toonlift.stages.vlda.inputs import load_ground_truth, load_latents, prepare_image
 from toonlift.stages.vlda.outputs import write_avatar
@@ -203,6 +203,7 @@ class VLDAModule(ToonModule):
             self._metrics["prior"] = depth_metrics(self.renderer, self.ellipsoid, zero, self.gt_depth, self.gt_mask)
 
     def _reset_networks(self) -> None:
+        self.nets.depth_anchor = None
         self.nets.load_state_dict(self._initial)
         for opt in self.optimizers():
             opt.optimizer.state.clear()
@@ -231,8 +232,21 @@ class VLDAModule(ToonModule):
 
     def _loss_init(self) -> tuple[Tensor, dict]:
         depth = rescale_depth(self.nets.netD(self.input_image), self.ranges.min_depth, self.ranges.max_depth, 0)
-        loss = F.mse_loss(depth, self.ellipsoid)
+        view = None
+        if self.train_cfg.init_view == "input":
+            with torch.no_grad():
+                view = rc.predict_view(self.nets, self.input_image, self.ranges)
+        loss = init_loss(depth, self.ellipsoid, view, self.renderer)
         return loss, {"mse": loss}
+
+    @torch.no_grad()
+    def _set_anchor(self) -> None:
+        """Keep the depth the init phase ended with as the anchor of ``depth_bound`` and ``lam_anchor``."""
+        tc = self.train_cfg
+        if tc.depth_bound > 0 or tc.lam_anchor > 0:
+            canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
+            self.nets.depth_anchor, self.nets.depth_bound = canon.depth.detach(), tc.depth_bound
+            self.nets.depth_smooth = tc.depth_smooth
 
     def _loss_step1(self) -> tuple[Tensor, dict]:
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
@@ -276,6 +290,9 @@ class VLDAModule(ToonModule):
         proj_loss, proj_terms = rc.projected_loss(
             self.nets, canon, proj, mask, self.renderer, self.perceptual, self.ranges, flip
         )
+        if self.train_cfg.lam_anchor > 0 and self.nets.depth_anchor is not None:
+            terms["anchor"] = anchor_loss(canon.depth, self.nets.depth_anchor)
+            loss = loss + self.train_cfg.lam_anchor * terms["anchor"]
         return loss + proj_loss, {**terms, **proj_terms}
 
     # ------------------------------------------------------------------ one iteration
@@ -290,6 +307,8 @@ class VLDAModule(ToonModule):
             return None
         if self._image_ready != st.image:
             self._prepare(st.image)
+        if st.phase != "init" and self.nets.depth_anchor is None:
+            self._set_anchor()  # once per image, when the init phase is over (a no-op unless an anchor option is on)
         phase = st.phase
         self.nets.set_trainable(phase)
         losses = {"init": self._loss_init, "step1": self._loss_step1,
@@ -367,6 +386,8 @@ class VLDAModule(ToonModule):
         checkpoint["vlda_state"] = self.state.state_dict()
         checkpoint["vlda_metrics"] = self._metrics
         checkpoint["vlda_history"] = self._history
+        if self.nets.depth_anchor is not None:
+            checkpoint["vlda_depth_anchor"] = self.nets.depth_anchor.cpu()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         missing = [k for k in self.state_dict() if k.startswith("nets.") and k not in checkpoint.get("state_dict", {})]
@@ -381,3 +402,7 @@ class VLDAModule(ToonModule):
             self._proj = None
             self._restored_metrics = dict(checkpoint.get("vlda_metrics", {}))
             self._history = {k: list(v) for k, v in checkpoint.get("vlda_history", {}).items()}
+            anchor = checkpoint.get("vlda_depth_anchor")
+            self.nets.depth_anchor = anchor.to(self.device) if anchor is not None else None
+            self.nets.depth_bound = self.train_cfg.depth_bound
+            self.nets.depth_smooth = self.train_cfg.depth_smooth

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from toonlift.functional.image_losses import masked_l1
+from toonlift.stages.vlda.depth_anchor import bound_depth
 from toonlift.stages.vlda.networks import EDDeconv, Encoder, ResEncoder
 from toonlift.stages.vlda.vlda_params import (
     Light,
@@ -48,6 +49,11 @@ class VLDANets(nn.Module):
         # optional fixed head-pose estimate added to V's decoded view (``view_prior``); a plain callable, never a
         # submodule, so parameters, state dicts and checkpoints are those of the paper's networks
         self.view_prior: Callable[[Tensor], Tensor] | None = None
+        # optional anchor depth [1, H, W] and bound (``training.depth_bound``; depth_anchor.py): plain attributes,
+        # set by the module after the init phase, so the networks' state dict stays the paper's
+        self.depth_anchor: Tensor | None = None
+        self.depth_bound: float = 0.0
+        self.depth_smooth: int = 0
 
     def phase_parameters(self, phase: str) -> list[nn.Parameter]:
         """Parameters trained in ``phase`` (``init``: D; ``step1``: A; ``step2``: E; ``step3``: D, A, V, L)."""
@@ -108,6 +114,8 @@ def predict_view(nets: VLDANets, images: Tensor, ranges: Ranges) -> Tensor:
 def predict_canonical(nets: VLDANets, image: Tensor, renderer: nn.Module, ranges: Ranges) -> Canonical:
     """Run D, A, V, L on ``image`` ``[1, 3, S, S]`` and shade the canonical texture."""
     depth = rescale_depth(nets.netD(image), ranges.min_depth, ranges.max_depth, ranges.border)
+    if nets.depth_anchor is not None:
+        depth = bound_depth(depth, nets.depth_anchor, nets.depth_bound, nets.depth_smooth)
     albedo = nets.netA(image)
     view = predict_view(nets, image, ranges)
     light = decode_light(nets.netL(image))

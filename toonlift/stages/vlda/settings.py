@@ -71,6 +71,15 @@ class VLDATraining:
         view_prior: ``none`` (GAN2Shape: the view is V's output) or ``analyser`` (the face analyser's head-pose
             estimate of each image is added to V's output, so V learns a residual; ``toonlift.stages.vlda.view_prior``).
         view_prior_scale: multiplier of the estimated angles.
+        init_view: where the init phase fits the depth to the prior: ``canonical`` (GAN2Shape: the canonical depth
+            itself) or ``input`` (the depth seen from the input's predicted view, so that with a view prior the
+            canonical depth is the prior turned back to the frontal view; ``toonlift.stages.vlda.depth_anchor``).
+        depth_bound: beyond the paper, 0 = off: after the init phase, the canonical depth is held within
+            ``± depth_bound`` (depth units, soft ``tanh`` bound) of the depth the init phase ended with.
+        depth_smooth: with ``depth_bound``, the side of the box filter (applied twice) that low-passes the depth's
+            departure from the init's before it is bounded (0 or 1: none).
+        lam_anchor: beyond the paper, 0 = off: weight of the mean absolute difference between the canonical depth
+            and the depth the init phase ended with, added to step 3's loss.
     """
 
     lr: float = 1e-4
@@ -84,9 +93,18 @@ class VLDATraining:
     flip_stages: tuple[bool, ...] = (True, False, False, False)
     view_prior: str = "none"
     view_prior_scale: float = 1.0
+    init_view: str = "canonical"
+    depth_bound: float = 0.0
+    depth_smooth: int = 0
+    lam_anchor: float = 0.0
 
     def __post_init__(self) -> None:
         owner = "VLDAModule training"
+        if self.init_view not in ("canonical", "input"):
+            raise ConfigError(f"training.init_view must be 'canonical' or 'input', got {self.init_view!r}.")
+        checks.non_negative(owner, "depth_bound", self.depth_bound)
+        checks.at_least(owner, "depth_smooth", self.depth_smooth, 0)
+        checks.non_negative(owner, "lam_anchor", self.lam_anchor)
         if self.view_prior not in ("none", "analyser"):
             raise ConfigError(f"training.view_prior must be 'none' or 'analyser', got {self.view_prior!r}.")
         checks.non_negative(owner, "view_prior_scale", self.view_prior_scale)
