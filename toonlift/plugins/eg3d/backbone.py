@@ -45,6 +45,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "channel_max": 128, "neural_resolution": 32, "sr": "lite2x", "depth_samples": 24, "importance_samples": 24,
         "ray_start": 0.85, "ray_end": 1.15, "box_warp": 0.3, "camera_radius": 1.0, "camera_orbit_center": [0, 0, 0],
         "camera_look_at": [0, 0, 0], "camera_focal": 5.6257, "yaw_range_deg": 45.0, "pitch_range_deg": 20.0,
+        # the world's mean head, slightly enlarged (docs/eg3d.md, "Density prior"; beyond EG3D)
+        "density_prior": {"centre": [0.0, 0.005, 0.0], "radii": [0.066, 0.09, 0.08], "strength": 100.0, "width": 0.25},
     },
 }  # fmt: skip
 
