@@ -159,3 +159,24 @@ def test_lite_config_trains_on_the_synthetic_world(tmp_path: Path) -> None:
     assert fit.returncode == 0, fit.stderr[-3000:]
     g = load_model(out)
     assert g.arch_args() == EG3DBackbone.preset("lite64", pose_conditioning=False).arch_args()
+
+
+@pytest.mark.slow
+def test_a_resumed_run_trains_to_the_new_iteration_limit(tmp_path: Path) -> None:
+    """LightningCLI restores the checkpoint's hyper-parameters; the max_iterations asked for on resume must win."""
+    import json
+
+    from toonlift.cli import cli_main
+
+    root = Path(__file__).resolve().parents[1]
+    callbacks = [{"class_path": "toonlift.callbacks.iteration_checkpoint.IterationCheckpoint",
+                  "init_args": {"dirpath": str(tmp_path / "ck"), "every_n_iterations": 1, "keep": 5}}]  # fmt: skip
+    args = ["fit", "--config", str(root / "configs/eg3d_lite.yaml"), "--trainer.default_root_dir", str(tmp_path),
+            "--trainer.enable_progress_bar", "false", "--trainer.logger", "false",
+            "--trainer.callbacks", json.dumps(callbacks), "--data.init_args.num_samples", "2",
+            "--data.init_args.batch_size", "2", "--model.init_args.export_path", str(tmp_path / "g.safetensors"),
+            "--model.init_args.grid_every", "0"]  # fmt: skip
+    assert cli_main([*args, "--model.init_args.max_iterations", "1"]).model.iteration == 1
+    resumed = cli_main([*args, "--model.init_args.max_iterations", "3", "--ckpt_path", str(tmp_path / "ck/last.ckpt")])
+    assert resumed.model.iteration == 3 and resumed.model.hparams.max_iterations == 3  # the old limit stopped at 2
+    assert (tmp_path / "ck" / "iter000003.ckpt").is_file()

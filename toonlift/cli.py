@@ -240,7 +240,13 @@ def _cli_class():
                     "checkpoint (it has no 'state_dict'); give a .ckpt written by `toonlift fit`."
                 )
             if ckpt.get("hyper_parameters"):
+                # LightningCLI lets the checkpoint's hyper-parameters override the config, which would make a run
+                # resumed to train longer stop at the old limit; the iteration limit asked for now wins
+                key = "model.init_args.max_iterations"
+                asked = self.config[subcommand].get(key)
                 super()._parse_ckpt_path()
+                if asked is not None and self.config[subcommand].get(key) is not None:
+                    self.config[subcommand][key] = asked
 
         def _output_folders(self) -> list[tuple[str, str]]:
             """``(folder, what)`` of every folder this run writes: logs, checkpoints, the module's exports."""
