@@ -11,10 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from toonlift.plugins.eg3d.backbone import EG3DBackbone
-from toonlift.plugins.export import save_model
-from toonlift.plugins.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
+from tests.oneshot_helpers import tiny_oneshot_models
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,15 +65,7 @@ def test_diversity_from_features_once_equals_the_pairwise_distances() -> None:
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("table_models")
-    torch.manual_seed(0)
-    return {
-        "g3": str(save_model(EG3DBackbone(**EG3DBackbone.example_args(root)), root / "g3.safetensors")),
-        "g2": str(save_model(StyleGAN2Backbone(**StyleGAN2Backbone.example_args(root)), root / "g2.safetensors")),
-        "d2": str(
-            save_model(StyleGAN2Discriminator(**StyleGAN2Discriminator.example_args(root)), root / "d2.safetensors")
-        ),
-    }
+    return tiny_oneshot_models(tmp_path_factory.mktemp("table_models"))
 
 
 def test_the_table_writes_every_column_and_resumes(models, tmp_path: Path, capsys) -> None:

@@ -7,13 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
+from tests.oneshot_helpers import tiny_oneshot_models
 from toonlift.cli import main
-from toonlift.plugins.eg3d.backbone import EG3DBackbone
-from toonlift.plugins.export import save_model
-from toonlift.plugins.stylegan2 import StyleGAN2Backbone
-from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 FAST = ["--rotation_frames", "3", "--mesh_resolution", "12", "--boundary_samples", "20"]
 FILES = {"views.png", "rotation.gif", "rotation.mp4", "avatar.ply", "edits.png", "style_degree.png", "summary.json"}
@@ -21,15 +17,7 @@ FILES = {"views.png", "rotation.gif", "rotation.mp4", "avatar.ply", "edits.png",
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    root = tmp_path_factory.mktemp("oneshot_models")
-    torch.manual_seed(0)
-    return {
-        "g3": str(save_model(EG3DBackbone(**EG3DBackbone.example_args(root)), root / "g3.safetensors")),
-        "g2": str(save_model(StyleGAN2Backbone(**StyleGAN2Backbone.example_args(root)), root / "g2.safetensors")),
-        "d2": str(
-            save_model(StyleGAN2Discriminator(**StyleGAN2Discriminator.example_args(root)), root / "d2.safetensors")
-        ),
-    }
+    return tiny_oneshot_models(tmp_path_factory.mktemp("oneshot_models"))
 
 
 def test_artmator_from_a_world_exemplar_and_from_a_real_image(models, tmp_path: Path) -> None:
