@@ -146,7 +146,9 @@ def project_out(normal: Tensor, *conditions: Tensor) -> Tensor:
     coef = torch.linalg.lstsq(cmat, normal.unsqueeze(1)).solution  # [K, 1] = (CᵀC)⁻¹ Cᵀ n
     rest = normal - (cmat @ coef).squeeze(1)
     norm = rest.norm()
-    if norm < 1e-8 * normal.norm():
+    # a boundary inside the span leaves only the solver's round-off (~1e-7 relative in float32, more or less with
+    # the BLAS and thread count), so the test is relative to the dtype's precision, not a fixed 1e-8
+    if norm < 100 * torch.finfo(rest.dtype).eps * normal.norm():
         raise ConfigError("project_out: the boundary lies in the span of the conditions; nothing is left to edit.")
     return rest / norm
 

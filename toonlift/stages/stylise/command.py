@@ -23,6 +23,7 @@ from toonlift.errors import CheckpointError, ConfigError
 METHODS = ("your3demoji", "artmator")
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 ASSET_G2D = str(ASSETS / "synthetic_photo_g.safetensors")
+ASSET_G3D = str(ASSETS / "synthetic_eg3d_lite_g.safetensors")  # the shipped EG3D-lite (configs/eg3d_lite.yaml)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -106,9 +107,7 @@ def main(argv: list[str]) -> int:
         raise ConfigError("--rotation_frames must be >= 0 and --mesh_resolution 0 (none) or >= 2.")
     out = check_writable_folder(a.out, "output folder (--out)")  # before any work
     if a.generator is None:
-        from toonlift.demo.assets import shipped_path
-
-        a.generator = str(shipped_path("eg3d"))
+        a.generator = ASSET_G3D
     g = load_model(a.generator, kind="backbones").eval()
     if not isinstance(g, EG3DBackbone):
         raise CheckpointError(f"'{a.generator}' holds a {type(g).__name__}; --generator must be an EG3D export (eg3d).")
