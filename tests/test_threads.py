@@ -69,8 +69,9 @@ def test_usable_cpus_of_this_process_and_apply_sets_torch(capsys: pytest.Capture
 def test_fit_takes_threads_out_of_lightning_arguments_and_applies_them():
     import torch
 
-    from toonlift.cli import main, pop_threads
+    from toonlift.cli import main
     from toonlift.errors import ConfigError
+    from toonlift.utils.threads import pop_threads
 
     assert pop_threads(["fit", "--config", "c.yaml", "--threads", "1", "--trainer.max_steps", "2"]) == (
         ["fit", "--config", "c.yaml", "--trainer.max_steps", "2"],

@@ -354,28 +354,6 @@ def _user_error(err: BaseException) -> Exception | None:
     return None
 
 
-def pop_threads(args: list[str]) -> tuple[list[str], int | None]:
-    """Remove ``--threads N`` / ``--threads=N`` from a ``fit``/``validate``/... argument list (LightningCLI does
-    not know it) and return ``(rest, N)``; ``N`` is ``None`` when absent.
-
-    Raises:
-        ConfigError: the value is missing or not an integer >= 0.
-    """
-    rest, threads, i = [], None, 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--threads" or arg.startswith("--threads="):
-            value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
-            i += 1 if "=" in arg else 2
-            if not value.isdigit():
-                raise ConfigError(f"--threads needs a whole number >= 0 (0 = the free cores), got {value!r}.")
-            threads = int(value)
-            continue
-        rest.append(arg)
-        i += 1
-    return rest, threads
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``toonlift`` and ``python cli.py``: user errors print one paragraph and exit 2.
 
@@ -386,10 +364,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args and args[0] in EXTRA_COMMANDS:
             return _run_extra(args[0], args[1:])
+        from toonlift.utils.threads import apply_threads, pop_threads
+
         args, threads = pop_threads(args)
         if threads is not None:
-            from toonlift.utils.threads import apply_threads
-
             apply_threads(threads)
             argv = args
         cli_main(argv)  # None: LightningCLI reads sys.argv itself

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import torch
 
+from toonlift.errors import ConfigError
+
 ENV_VAR = "OMP_NUM_THREADS"
 
 
@@ -115,3 +117,25 @@ def apply_threads(requested: int | None = None, quiet: bool = False) -> ThreadCh
     if choice.warning and not quiet:
         print(choice.warning, file=sys.stderr, flush=True)
     return choice
+
+
+def pop_threads(args: list[str]) -> tuple[list[str], int | None]:
+    """Remove ``--threads N`` / ``--threads=N`` from a ``fit``/``validate``/... argument list (LightningCLI does
+    not know it) and return ``(rest, N)``; ``N`` is ``None`` when absent.
+
+    Raises:
+        ConfigError: the value is missing or not an integer >= 0.
+    """
+    rest, threads, i = [], None, 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--threads" or arg.startswith("--threads="):
+            value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
+            i += 1 if "=" in arg else 2
+            if not value.isdigit():
+                raise ConfigError(f"--threads needs a whole number >= 0 (0 = the free cores), got {value!r}.")
+            threads = int(value)
+            continue
+        rest.append(arg)
+        i += 1
+    return rest, threads
