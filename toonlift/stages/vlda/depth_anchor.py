@@ -62,3 +62,10 @@ def init_loss(depth: Tensor, prior: Tensor, view: Tensor | None, renderer: nn.Mo
     seen = renderer.warp_canon_depth(depth, view.detach())
     valid = renderer.valid_mask(seen)[:, 0]
     return ((seen - prior) ** 2 * valid).sum() / valid.sum().clamp_min(1.0)
+
+
+def attach_anchor(nets: nn.Module, anchor: Tensor | None, bound: float, smooth: int) -> None:
+    """Give the VLDA networks their anchor depth ``[1, H, W]`` (``None``: none) with the bound and smoothing that
+    :func:`bound_depth` applies around it (``training.depth_bound``, ``training.depth_smooth``)."""
+    nets.depth_anchor = anchor
+    nets.depth_bound, nets.depth_smooth = bound, smooth

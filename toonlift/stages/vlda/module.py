@@ -31,7 +31,7 @@ from toonlift.plugins.losses.smoothness import SmoothnessLoss
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
-from toonlift.stages.vlda.depth_anchor import anchor_loss, init_loss
+from toonlift.stages.vlda.depth_anchor import anchor_loss, attach_anchor, init_loss
 from toonlift.stages.vlda.evaluation import depth_metrics, evaluate
 from toonlift.stages.vlda.inputs import load_ground_truth, load_latents, prepare_image
 from toonlift.stages.vlda.outputs import write_avatar
@@ -245,8 +245,7 @@ class VLDAModule(ToonModule):
         tc = self.train_cfg
         if tc.depth_bound > 0 or tc.lam_anchor > 0:
             canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-            self.nets.depth_anchor, self.nets.depth_bound = canon.depth.detach(), tc.depth_bound
-            self.nets.depth_smooth = tc.depth_smooth
+            attach_anchor(self.nets, canon.depth.detach(), tc.depth_bound, tc.depth_smooth)
 
     def _loss_step1(self) -> tuple[Tensor, dict]:
         canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
@@ -403,6 +402,5 @@ class VLDAModule(ToonModule):
             self._restored_metrics = dict(checkpoint.get("vlda_metrics", {}))
             self._history = {k: list(v) for k, v in checkpoint.get("vlda_history", {}).items()}
             anchor = checkpoint.get("vlda_depth_anchor")
-            self.nets.depth_anchor = anchor.to(self.device) if anchor is not None else None
-            self.nets.depth_bound = self.train_cfg.depth_bound
-            self.nets.depth_smooth = self.train_cfg.depth_smooth
+            anchor = anchor.to(self.device) if anchor is not None else None
+            attach_anchor(self.nets, anchor, self.train_cfg.depth_bound, self.train_cfg.depth_smooth)
