@@ -31,23 +31,23 @@ from toonlift.plugins.losses.smoothness import SmoothnessLoss
 from toonlift.plugins.parsers.base import FaceParser
 from toonlift.plugins.renderers.depth_map import DepthMapRenderer
 from toonlift.stages.vlda import reconstructor as rc
-from toonlift.stages.vlda.depth_anchor import anchor_loss, attach_anchor, init_loss
+from toonlift.stages.vlda.depth_anchor import attach_anchor
 from toonlift.stages.vlda.evaluation import depth_metrics, evaluate
 from toonlift.stages.vlda.inputs import load_ground_truth, load_latents, prepare_image
 from toonlift.stages.vlda.outputs import write_avatar
+from toonlift.stages.vlda.phases import VLDAPhases
 from toonlift.stages.vlda.projector import LatentProjector
 from toonlift.stages.vlda.schedule import Schedule, ScheduleState
 from toonlift.stages.vlda.settings import AvatarOutput, FacePrior, VLDAImages, VLDANetworks, VLDATraining
 from toonlift.stages.vlda.variants import load_variants, write_variants
 from toonlift.stages.vlda.view_prior import make_view_prior
-from toonlift.stages.vlda.vlda_params import PseudoSampling, rescale_depth
-from toonlift.utils.rng import derive_seed
+from toonlift.stages.vlda.vlda_params import PseudoSampling
 
 _OPTIMIZERS = ("init", "step1", "step2", "step3")
 _FROZEN = ("projector", "perceptual", "face_parser")
 
 
-class VLDAModule(ToonModule):
+class VLDAModule(VLDAPhases, ToonModule):
     """GAN2Shape-style reconstruction of depth, albedo, view and light for each given latent.
 
     Args:
@@ -215,84 +215,6 @@ class VLDAModule(ToonModule):
         self._metrics[key] = entry
         for k, v in entry.items():
             self.log(f"eval/{key}_{k}", v)
-
-    # ------------------------------------------------------------------ the three steps
-    def _generator(self) -> torch.Generator:
-        st = self.state  # reproducible and resumable: a function of (seed, image, stage, phase, iteration)
-        return torch.Generator().manual_seed(derive_seed(self.seed, self.index, st.stage, st.phase, st.iteration))
-
-    def _pseudo_batch(self, canon: rc.Canonical, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        views = self.sampling.sample_views(self.train_cfg.batch_size, g).to(self.device)
-        d, r = (t.to(self.device) for t in self.sampling.sample_lights(self.train_cfg.batch_size, g))
-        return rc.pseudo_samples(canon, self.renderer, views, d, r, self.sampling.ambient_shift)
-
-    @property
-    def _loss_parts(self) -> tuple:
-        return self.renderer, self.perceptual, self.smoothness
-
-    def _loss_init(self) -> tuple[Tensor, dict]:
-        depth = rescale_depth(self.nets.netD(self.input_image), self.ranges.min_depth, self.ranges.max_depth, 0)
-        view = None
-        if self.train_cfg.init_view == "input":
-            with torch.no_grad():
-                view = rc.predict_view(self.nets, self.input_image, self.ranges)
-        loss = init_loss(depth, self.ellipsoid, view, self.renderer)
-        return loss, {"mse": loss}
-
-    @torch.no_grad()
-    def _set_anchor(self) -> None:
-        """Keep the depth the init phase ended with as the anchor of ``depth_bound`` and ``lam_anchor``."""
-        tc = self.train_cfg
-        if tc.depth_bound > 0 or tc.lam_anchor > 0:
-            canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-            attach_anchor(self.nets, canon.depth.detach(), tc.depth_bound, tc.depth_smooth)
-
-    def _loss_step1(self) -> tuple[Tensor, dict]:
-        canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        loss, terms, _, _ = rc.reconstruction_loss(canon, self.input_image, *self._loss_parts)
-        return loss, terms
-
-    def _loss_step2(self) -> tuple[Tensor, dict]:
-        if self._canon_cache is None:
-            with torch.no_grad():
-                self._canon_cache = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        pseudo, mask = self._pseudo_batch(self._canon_cache, self._generator())
-        code = self.nets.netE(self.input_image)
-        proj, offset = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
-        return self.projector.loss(proj, pseudo, mask, offset, self.train_cfg.lam_regular)
-
-    @torch.no_grad()
-    def _collect(self) -> None:
-        """GAN2Shape ``step2_collect``: ``collect_batches x batch_size`` projected samples, kept on the CPU."""
-        canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        code = self.nets.netE(self.input_image)
-        images, masks = [], []
-        for i in range(self.train_cfg.collect_batches):
-            g = torch.Generator().manual_seed(derive_seed(self.seed, self.index, self.state.stage, "collect", i))
-            pseudo, mask = self._pseudo_batch(canon, g)
-            proj, _ = self.projector.project(self.nets.netE, pseudo, code, self.input_w)
-            images.append(proj.cpu())
-            masks.append(mask.cpu())
-        self._proj = (torch.cat(images), torch.cat(masks))
-
-    def _loss_step3(self) -> tuple[Tensor, dict]:
-        if self._proj is None:  # resumed inside step 3: collect again from the restored encoder
-            self._collect()
-        images, masks = self._proj
-        g = self._generator()
-        idx = torch.randperm(images.shape[0], generator=g)[: self.train_cfg.batch_size]
-        proj, mask = images[idx].to(self.device), masks[idx].to(self.device)
-        canon = rc.predict_canonical(self.nets, self.input_image, self.renderer, self.ranges)
-        stages = self.train_cfg.flip_stages
-        flip = bool(stages[self.state.stage]) if self.state.stage < len(stages) else False
-        loss, terms, _, _ = rc.reconstruction_loss(canon, self.input_image, *self._loss_parts, flip)
-        proj_loss, proj_terms = rc.projected_loss(
-            self.nets, canon, proj, mask, self.renderer, self.perceptual, self.ranges, flip
-        )
-        if self.train_cfg.lam_anchor > 0 and self.nets.depth_anchor is not None:
-            terms["anchor"] = anchor_loss(canon.depth, self.nets.depth_anchor)
-            loss = loss + self.train_cfg.lam_anchor * terms["anchor"]
-        return loss + proj_loss, {**terms, **proj_terms}
 
     # ------------------------------------------------------------------ one iteration
     def training_step(self, batch: Tensor, batch_idx: int) -> None:
