@@ -5,6 +5,7 @@ structure loss over ``structure_feature_names(n)``, the blended grid's ``swap_fe
 exported ``G_ema``). Needs from the discriminator: ``FreezableBlocks`` when ``freeze_d > 0``, and ``Exportable`` to
 export it. A generator without ``FeatureTaps`` can still train from scratch with ``structure.weight: 0``.
 
-Parts: :mod:`.module` (``FinetuneModule``), :mod:`.evaluation` (FID/KID/LPIPS and grids), :mod:`.adaptive_augment`
-(ADA), :mod:`.export` (``toonlift export-generator``).
+Parts: :mod:`.module` (``FinetuneModule``), :mod:`.arguments` (its checks at construction), :mod:`.sampling` (the
+random draws of an iteration), :mod:`.evaluation` (FID/KID/LPIPS and grids), :mod:`.adaptive_augment` (ADA),
+:mod:`.export` (``toonlift export-generator``).
 """

@@ -36,15 +36,7 @@ from toonlift.errors import ConfigError, NonFiniteError
 from toonlift.functional.ema import REFERENCE_EMA_DECAY, ema_decay_for_batch, ema_update
 from toonlift.lightning_modules.base import ToonModule
 from toonlift.plugins.backbones.base import Backbone
-from toonlift.plugins.backbones.capabilities import (
-    CameraConditioned,
-    Exportable,
-    FeatureTaps,
-    FreezableBlocks,
-    NoiseInputs,
-    has,
-    require,
-)
+from toonlift.plugins.backbones.capabilities import CameraConditioned, NoiseInputs, has
 from toonlift.plugins.discriminators.base import Discriminator
 from toonlift.plugins.export import model_meta, save_model
 from toonlift.plugins.losses.adversarial import NonSaturatingLoss
@@ -53,10 +45,10 @@ from toonlift.plugins.losses.path_length import PathLengthLoss
 from toonlift.plugins.losses.r1 import R1Loss
 from toonlift.plugins.losses.structure import StructureLoss
 from toonlift.stages.finetune.adaptive_augment import AdaptiveAugment
+from toonlift.stages.finetune.arguments import check_arguments
 from toonlift.stages.finetune.evaluation import FinetuneEvalMixin
-from toonlift.utils import checks
+from toonlift.stages.finetune.sampling import FinetuneSampling
 from toonlift.utils.batches import batch_cond, batch_images
-from toonlift.utils.rng import iteration_generator
 
 
 def set_trainable(params: list[nn.Parameter], flag: bool) -> None:
@@ -65,7 +57,7 @@ def set_trainable(params: list[nn.Parameter], flag: bool) -> None:
         p.requires_grad_(flag)
 
 
-class FinetuneModule(FinetuneEvalMixin, ToonModule):
+class FinetuneModule(FinetuneSampling, FinetuneEvalMixin, ToonModule):
     """StyleGAN2 fine-tuning with structure loss, ADA, FreezeD, lazy R1/path-length, EMA, FID/KID/LPIPS.
 
     Args:
@@ -151,43 +143,12 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
         self.structure = structure if structure is not None else StructureLoss()
         self.path_length = path_length if path_length is not None else PathLengthLoss()
         self.augment = augment if augment is not None else AdaptiveAugment()
-        for name, loss, needed in (("r1", self.r1, "interval"), ("path_length", self.path_length, "interval")):
-            if loss.enabled and not hasattr(loss, needed):
-                raise ConfigError(f"FinetuneModule: the {name} loss must have an '{needed}' attribute (lazy period).")
-        if self.structure.enabled and not keep_base:
-            raise ConfigError(
-                "FinetuneModule: the structure loss compares against G_base, so it needs keep_base: true "
-                "(or set structure.init_args.weight: 0 to train from scratch)."
-            )
-        owner = "FinetuneModule"
-        checks.unit_interval(owner, "style_mixing", style_mixing)
-        checks.at_least(owner, "max_iterations", max_iterations, 1)
-        checks.positive(owner, "lr", lr)
-        if len(betas) != 2:
-            raise ConfigError(f"FinetuneModule: betas must be two numbers (beta1, beta2), got {betas!r}.")
-        for i, beta in enumerate(betas):
-            checks.unit_interval(owner, f"betas[{i}]", beta, closed_right=False)
-        if ema_decay is not None:
-            checks.unit_interval(owner, "ema_decay", ema_decay, closed_right=False)
-        if ema_half_life_images is not None:
-            checks.positive(owner, "ema_half_life_images", ema_half_life_images)
-        checks.at_least(owner, "num_grid_samples", num_grid_samples, 0)
-        if metric_batch_size is not None:
-            checks.at_least(owner, "metric_batch_size", metric_batch_size, 1)
-        stage = "Stage 1 (FinetuneModule)"
-        require(generator, Exportable, stage=stage)
-        require(discriminator, Exportable, stage=stage, role="discriminator")
-        if self.structure.enabled:
-            require(generator, FeatureTaps, stage=f"{stage} with the structure loss")
-        if freeze_d:
-            require(discriminator, FreezableBlocks, stage=f"{stage} with freeze_d", role="discriminator")
+        check_arguments(generator, discriminator, self.r1, self.structure, self.path_length, keep_base=keep_base,
+                        freeze_d=freeze_d, style_mixing=style_mixing, max_iterations=max_iterations, lr=lr,
+                        betas=betas, ema_decay=ema_decay, ema_half_life_images=ema_half_life_images,
+                        num_grid_samples=num_grid_samples, metric_batch_size=metric_batch_size)  # fmt: skip
         self.shared_noise = has(generator, NoiseInputs)
         self.camera = has(generator, CameraConditioned) and generator.cond_dim > 0
-        if discriminator.cond_dim and discriminator.cond_dim != generator.cond_dim:
-            raise ConfigError(
-                f"{stage}: the discriminator is conditioned on {discriminator.cond_dim} numbers but the generator's "
-                f"camera has {generator.cond_dim}; pair a camera-conditioned discriminator with its generator."
-            )
         self.generator_ema = copy.deepcopy(generator).eval().requires_grad_(False)
         self.generator_base = copy.deepcopy(generator).eval().requires_grad_(False) if keep_base else None
         self.structure_names = self._structure_feature_names()
@@ -264,52 +225,6 @@ class FinetuneModule(FinetuneEvalMixin, ToonModule):
             torch.set_rng_state(rng["torch"])
             np.random.set_state(("MT19937", np.asarray(rng["numpy"], dtype=np.uint32), 624, 0, 0.0))
             random.setstate((3, tuple(rng["python"]), None))
-
-    # ------------------------------------------------------------------ sampling
-    def _rng(self, stream: int = 0) -> torch.Generator:
-        return iteration_generator(
-            self.seed, self.global_rank, self.trainer.world_size, self.iteration, self.device, stream
-        )
-
-    def _codes(self, batch: int, gen: torch.Generator) -> tuple[Tensor, Tensor | None, int]:
-        """``(z1, z2 or None, inject_index)``: two codes with probability ``style_mixing``."""
-        z_dim, num_ws = self.generator.z_dim, self.generator.num_ws
-        z1 = torch.randn(batch, z_dim, generator=gen, device=self.device)
-        mix = float(torch.rand((), generator=gen, device=self.device)) < self.style_mixing and num_ws > 1
-        z2 = torch.randn(batch, z_dim, generator=gen, device=self.device) if mix else None
-        inject = int(torch.randint(1, max(num_ws, 2), (), generator=gen, device=self.device)) if mix else num_ws
-        return z1, z2, inject
-
-    def _cond(self, batch: int, gen: torch.Generator) -> Tensor | None:
-        """``[batch, cond_dim]`` cameras from the generator's training distribution, or None (no camera)."""
-        return self.generator.sample_cond(batch, generator=gen, device=self.device) if self.camera else None
-
-    def _default_cond(self, batch: int) -> Tensor | None:
-        """``[batch, cond_dim]`` canonical cameras for the fixed sample grids, or None (no camera)."""
-        return self.generator.default_cond(batch, device=self.device) if self.camera else None
-
-    @staticmethod
-    def _ws(g: Backbone, z1: Tensor, z2: Tensor | None, inject: int, cond: Tensor | None = None) -> Tensor:
-        """W+ ``[B, num_ws, w_dim]`` of ``g``'s own mapping, mixed at ``inject``."""
-        ws = g.mapping(z1, cond)
-        if z2 is None:
-            return ws
-        return torch.cat([ws[:, :inject], g.mapping(z2, cond)[:, inject:]], dim=1)
-
-    def _noise(self, batch: int, gen: torch.Generator) -> list[Tensor] | None:
-        return self.generator.make_noise(batch, generator=gen, device=self.device) if self.shared_noise else None
-
-    def _synth(
-        self,
-        g: Backbone,
-        ws: Tensor,
-        noise: list[Tensor] | None,
-        features: tuple[str, ...] = (),
-        cond: Tensor | None = None,
-    ):
-        if noise is None:
-            return g.synthesis(ws, cond, noise_mode="random", return_features=features)
-        return g.synthesis(ws, cond, noise=noise, return_features=features)
 
     @staticmethod
     def _finite(name: str, value: Tensor, iteration: int) -> None:
