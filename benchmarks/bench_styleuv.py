@@ -20,13 +20,13 @@ trained F_3D's albedo head). Printed:
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from pathlib import Path
 
 import torch
 from protocol import measure, report_header
+from styleuv_args import styleuv_parser
 
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import RidgeCoeff
@@ -48,13 +48,7 @@ def mean_iqr(x: torch.Tensor) -> str:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--pairs", required=True)
-    p.add_argument("--parts", required=True)
-    p.add_argument("--uv", required=True, help="UV generator trained with the symmetric view")
-    p.add_argument("--uv-nosym", default=None, help="UV generator trained without it (lambda_mv 0)")
-    p.add_argument("--train-faces", type=int, default=32)
-    p.add_argument("--max-faces", type=int, default=128)
+    p = styleuv_parser(__doc__, max_faces=128)
     p.add_argument("--skip-uv", action="store_true", help="only the coefficient and yaw figures")
     a = p.parse_args()
     torch.set_grad_enabled(False)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import torch
 from protocol import report_header
+from styleuv_args import styleuv_parser
 
 from toonlift.metrics.generative import GenerativeMetrics, scores_x1e3
 from toonlift.plugins.features.synthetic_analyser import SyntheticAnalyserFeatureExtractor
@@ -182,13 +183,7 @@ def symmetric_check(g, parts, analyser, w: torch.Tensor, true_lat, indices, seed
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--pairs", required=True)
-    p.add_argument("--parts", required=True)
-    p.add_argument("--uv", required=True, help="UV generator trained with the symmetric view")
-    p.add_argument("--uv-nosym", default=None, help="UV generator trained without it (lambda_mv 0)")
-    p.add_argument("--train-faces", type=int, default=32)
-    p.add_argument("--max-faces", type=int, default=16)
+    p = styleuv_parser(__doc__, max_faces=16)
     p.add_argument("--fid-samples", type=int, default=256)
     p.add_argument("--save-grid", default=None, help="PNG of the turned views (two faces per method)")
     a = p.parse_args()
