@@ -8,6 +8,7 @@ optimisation runs inside the method with its own Adam, so ``configure_optimizers
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from toonlift.stages.stylise.outputs import write_avatar
 
 
 class OneShotModule(ToonModule):
-    """Base of the one-shot stylisation modules (not registered itself).
+    """Abstract base of the one-shot stylisation modules (not registered itself): a subclass sets ``settings_class``
+    and implements :meth:`build_method`; the class cannot be built without it (``ToonModule`` is an ``abc.ABC``).
 
     Args:
         generator_3d: the ``eg3d`` generator.
@@ -76,9 +78,9 @@ class OneShotModule(ToonModule):
         h, g = self.hparams, self.generator_3d
         return image_view(h.exemplar, g, h.exemplar_yaw) if h.exemplar else world_view(h.exemplar_world, g.resolution)
 
+    @abstractmethod
     def build_method(self, exemplar: View) -> Any:
-        """Build and prepare the method on the exemplar (subclasses)."""
-        raise NotImplementedError
+        """Build the method and prepare it on the exemplar; it must offer ``avatar(image, cond)`` and ``seconds``."""
 
     def configure_optimizers(self) -> None:
         return None  # each avatar runs its own optimisers inside the method
