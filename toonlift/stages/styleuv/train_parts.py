@@ -26,6 +26,7 @@ from toonlift.plugins.head_rig.latent import SLICES
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import CoeffMLP, RidgeCoeff, fit_coeff_mlp
 from toonlift.stages.styleuv.evaluate_parts import coefficient_r2, yaw_control
+from toonlift.stages.styleuv.oversample import check_fraction
 from toonlift.stages.styleuv.pairs import Pairs, analyser_latent, load_pairs
 from toonlift.stages.styleuv.parts import StyleUVParts, load_parts, save_parts
 from toonlift.stages.styleuv.yaw import YawStepMLP, fit_yaw_boundary, fit_yaw_mlp, steps_for_yaw, walk_yaw
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     inv, rnd = load_pairs(folder / "pairs_inverted.safetensors"), load_pairs(folder / "pairs_random.safetensors")
     generator, analyser = load_photo_generator(a.generator), FaceAnalyser.load()
     n_train = min(a.train_faces, len(inv))
+    check_fraction(n_train + (0 if a.no_random else len(rnd)), n_train, a.inverted_fraction)  # before the work
     w_tr, y_tr, w_te, y_te = inv.w_plus[:n_train], inv.latent[:n_train], inv.w_plus[n_train:], inv.latent[n_train:]
     metrics: dict = {"train_faces": n_train, "test_faces": len(inv) - n_train}
 
