@@ -89,3 +89,17 @@ def test_astronaut_through_the_shipped_generator(tmp_path: Path) -> None:
     w = read_latent(out / "latent.safetensors", g.num_ws)
     assert w.shape == (1, g.num_ws, g.w_dim) and torch.allclose(w[0, 0], w[0, -1])  # one w broadcast
     assert Image.open(out / "views.png").size[0] == 12 * 32 + 13 * 2  # crop, G(w), own pose, 9 yaws (+ padding)
+
+
+def test_per_layer_projection_frees_the_w_plus_rows(tiny: list[str]) -> None:
+    """``--per-layer-w``: the projector optimises one code per layer (rows differ); the default one ``w``."""
+    from toonlift.plugins.export import load_model
+    from toonlift.stages.styleuv.photo_input import project_crop
+
+    g = load_model(tiny[1], kind="backbones").eval().requires_grad_(False)
+    crop = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    free, target, image, info = project_crop(g, crop, steps=5, per_layer=True)
+    assert free.shape == (1, g.num_ws, g.w_dim) and target.shape == image.shape == (1, 3, g.size, g.size)
+    assert not torch.allclose(free[0, 0], free[0, -1]) and info["per_layer_w"]
+    one, *_ = project_crop(g, crop, steps=5)
+    assert torch.equal(one[0, 0], one[0, -1])
