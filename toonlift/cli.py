@@ -63,7 +63,7 @@ EXTRA_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "styleuv": (
         "toonlift.stages.styleuv.command:main",
-        "StyleFaceUV: a latent or seed to a textured, displaced 3D face (OBJ/GLB, yaw -60..60 renders, relit, edits)",
+        "StyleFaceUV: a latent, seed or photo to a textured, displaced 3D face (OBJ/GLB, yaw -60..60 renders, edits)",
     ),
     "fit-boundary": (
         "toonlift.stages.boundaries.command:main",

@@ -3,7 +3,8 @@
 StyleFaceUV (seed 003) maps a style code to 3DMM coefficients with an MLP; the baseline here is the linear map
 ``y = x W + b`` that minimises ``||x W + b - y||² + lam ||W||²`` (the bias is not penalised), solved in float64 on
 centred data through the ``D x D`` normal equations (or the ``N x N`` dual form when there are fewer samples than
-input values, which gives the same ``W``).
+input values, which gives the same ``W``). Optional sample weights ``s_i`` minimise ``sum_i s_i ||x_i W + b -
+y_i||² + lam ||W||²`` (weighted centring, rows scaled by ``sqrt(s_i)``): integer weights equal repeated rows.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from torch import Tensor
 from toonlift.errors import ConfigError
 
 
-def fit_ridge(x: Tensor, y: Tensor, lam: float = 1.0) -> tuple[Tensor, Tensor]:
-    """Ridge regression ``argmin_W,b ||x W + b - y||² + lam ||W||²``.
+def fit_ridge(x: Tensor, y: Tensor, lam: float = 1.0, weight: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Ridge regression ``argmin_W,b sum_i s_i ||x_i W + b - y_i||² + lam ||W||²``.
 
     Args:
         x: inputs ``[N, D]``.
         y: targets ``[N, K]``.
         lam: L2 penalty on ``W`` (> 0).
+        weight: sample weights ``s`` ``[N]`` (>= 0, not all 0); ``None``: all 1.
 
     Returns:
         ``(W [D, K], b [K])`` in ``x``'s dtype.
@@ -32,8 +34,16 @@ def fit_ridge(x: Tensor, y: Tensor, lam: float = 1.0) -> tuple[Tensor, Tensor]:
     if lam <= 0:
         raise ConfigError(f"fit_ridge: lam must be > 0, got {lam}.")
     xd, yd = x.double(), y.double()
-    mx, my = xd.mean(0), yd.mean(0)
-    xc, yc = xd - mx, yd - my
+    if weight is None:
+        mx, my = xd.mean(0), yd.mean(0)
+        xc, yc = xd - mx, yd - my
+    else:
+        s = weight.double().reshape(-1)
+        if s.shape[0] != xd.shape[0] or not bool(torch.isfinite(s).all() and (s >= 0).all() and s.sum() > 0):
+            raise ConfigError(f"fit_ridge: weight must be [N={xd.shape[0]}] finite, >= 0 and not all 0.")
+        mx, my = (s @ xd) / s.sum(), (s @ yd) / s.sum()
+        root = s.sqrt()[:, None]  # rows scaled by sqrt(s): the weighted squared error as a plain one
+        xc, yc = (xd - mx) * root, (yd - my) * root
     n, d = xc.shape
     if n < d:  # dual form: W = Xᵀ (X Xᵀ + lam I)⁻¹ Y
         gram = xc @ xc.T + lam * torch.eye(n, dtype=xd.dtype)

@@ -87,15 +87,17 @@ def detect_faces(photo: np.ndarray, min_score: float = MIN_SCORE) -> list[FaceBo
     return sorted(found, key=lambda f: -f.area)
 
 
-def choose_face(faces: list[FaceBox], index: int | None, name: str) -> tuple[FaceBox, str | None]:
-    """The face to reconstruct and the note to print when there was a choice.
+def choose_face(
+    faces: list[FaceBox], index: int | None, name: str, command: str = "toonlift avatar"
+) -> tuple[FaceBox, str | None]:
+    """The face to reconstruct and the note to print when there was a choice (``command`` names the caller).
 
     Raises:
         DataError: no face, or ``index`` outside the faces found.
     """
     if not faces:
         raise DataError(
-            f"No face was found in '{name}' (dlib's frontal face detector, score >= {MIN_SCORE}). toonlift avatar "
+            f"No face was found in '{name}' (dlib's frontal face detector, score >= {MIN_SCORE}). {command} "
             "needs a portrait with one clearly visible, roughly frontal human face of at least ~40 pixels; a "
             "cartoon, an animal or a strongly turned head is not detected."
         )

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from toonlift.errors import ConfigError
 from toonlift.functional.ridge import fit_ridge
 from toonlift.plugins.head_rig.latent import LATENT_DIM, SLICES
+from toonlift.stages.styleuv.oversample import batch_indices, check_fraction, fraction_weights
 
 ALBEDO = SLICES["albedo"]
 # every latent index except the albedo code, in order: what the Tanh network predicts
@@ -110,16 +111,21 @@ def fit_coeff_mlp(
     lr_start: float = 1e-4,
     lr_end: float = 1e-7,
     seed: int = 0,
+    inverted: int = 0,
+    inverted_fraction: float | None = None,
 ) -> FitLog:
     """Adam on the L1 loss in standard units, the learning rate decayed geometrically ``lr_start -> lr_end``.
 
     The paper decays 1e-5 -> 1e-8 over 22 epochs of 36,000 pairs at batch 16 (about 50k steps); with a few hundred
-    pairs the default here is 4,000 steps from a 10x higher rate.
+    pairs the default here is 4,000 steps from a 10x higher rate. Batches are drawn uniformly, or, with
+    ``inverted_fraction``, that share of each batch from the first ``inverted`` rows (the inverted pairs with true
+    coefficients) and the rest from the other rows (:func:`~toonlift.stages.styleuv.oversample.batch_indices`).
     """
     import time
 
     if steps < 1 or batch < 1:
         raise ConfigError(f"fit_coeff_mlp: steps and batch must be >= 1, got {steps}, {batch}.")
+    check_fraction(w_plus.shape[0], inverted, inverted_fraction)
     set_target_stats(model, latent)
     target = (latent - model.target_mean) / loss_units(model)
     opt = torch.optim.Adam(model.parameters(), lr=lr_start)
@@ -129,7 +135,7 @@ def fit_coeff_mlp(
     model.train()
     t0, losses = time.perf_counter(), []
     for step in range(steps):
-        idx = torch.randint(0, w_plus.shape[0], (batch,), generator=gen)
+        idx = batch_indices(w_plus.shape[0], batch, gen, inverted, inverted_fraction)
         loss = masked_l1(model.standardised(w_plus[idx]), target[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -143,7 +149,10 @@ def fit_coeff_mlp(
 
 class RidgeCoeff(nn.Module):
     """The linear baseline: ridge regression from flattened W+ to the latent, one fit per group of columns on the
-    rows where that group is known (the analyser labels no albedo), ``lam`` chosen on a held-out fifth."""
+    rows where that group is known (the analyser labels no albedo), ``lam`` chosen on a held-out fifth.
+
+    ``fit(..., inverted=n, inverted_fraction=f)`` weights the samples so that the first ``n`` rows (the inverted
+    pairs) carry the share ``f`` of the total weight, as the MLP's batches do (``None``: unweighted)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -151,9 +160,17 @@ class RidgeCoeff(nn.Module):
         self.bias: Tensor | None = None
         self.lams: dict[str, float] = {}
 
-    def fit(self, w_plus: Tensor, latent: Tensor, lams: tuple[float, ...] = (0.1, 1, 10, 100, 1000)) -> RidgeCoeff:
+    def fit(
+        self,
+        w_plus: Tensor,
+        latent: Tensor,
+        lams: tuple[float, ...] = (0.1, 1, 10, 100, 1000),
+        inverted: int = 0,
+        inverted_fraction: float | None = None,
+    ) -> RidgeCoeff:
         from toonlift.plugins.head_rig.latent import GROUPS
 
+        weights = fraction_weights(w_plus.shape[0], inverted, inverted_fraction)  # [N] or None
         x_all = w_plus.reshape(w_plus.shape[0], -1).double()
         weight = torch.zeros(x_all.shape[1], LATENT_DIM, dtype=torch.float64)
         bias = torch.zeros(LATENT_DIM, dtype=torch.float64)
@@ -164,14 +181,20 @@ class RidgeCoeff(nn.Module):
             x, y = x_all[known], y_all[known]
             if len(x) < 5:
                 raise ConfigError(f"RidgeCoeff: only {len(x)} codes carry the {name} coefficients; need >= 5.")
-            n_val = max(1, len(x) // 5)
             scale = y.std(0).clamp_min(1e-6)
+            kind = torch.arange(len(known))[known] < inverted  # [n] True on inverted pairs
+            # weights only matter between kinds: with one kind known (albedo: inverted pairs only) fit unweighted
+            s = None if weights is None or bool(kind.all()) or not bool(kind.any()) else weights[known]
+            # validation: the first fifth as before; weighted, every fifth row, so that both kinds are in it
+            val = torch.arange(len(x)) < max(1, len(x) // 5) if s is None else torch.arange(len(x)) % 5 == 0
             best = (float("inf"), lams[0])
             for lam in lams:
-                w, b = fit_ridge(x[n_val:], y[n_val:], lam)
-                best = min(best, (float(((x[:n_val] @ w + b - y[:n_val]) / scale).abs().mean()), lam))
+                w, b = fit_ridge(x[~val], y[~val], lam, None if s is None else s[~val])
+                err = ((x[val] @ w + b - y[val]) / scale).abs()  # [n_val, K]
+                err = err.mean() if s is None else (err.mean(1) * s[val]).sum() / s[val].sum().clamp_min(1e-12)
+                best = min(best, (float(err), lam))
             self.lams[name] = best[1]
-            weight[:, cols], bias[cols] = fit_ridge(x, y, best[1])
+            weight[:, cols], bias[cols] = fit_ridge(x, y, best[1], s)
         self.weight, self.bias = weight, bias
         return self
 

@@ -1,7 +1,8 @@
-"""``toonlift styleuv``: a StyleGAN2 latent (or a seed) to a textured, displaced 3D face with renders.
+"""``toonlift styleuv``: a StyleGAN2 latent, a seed or a photo to a textured, displaced 3D face with renders.
 
     toonlift styleuv --seed 3 --out outputs/styleuv_seed3
     toonlift styleuv --latent my_w.safetensors --out outputs/styleuv_mine --parts P --uv-generator U
+    toonlift styleuv --image portrait.jpg --out outputs/styleuv_photo --steps 200
 
 Writes into ``--out``: ``face.obj`` (+ ``.mtl`` + texture PNG) and ``face.glb`` (the rig mesh of ``F_3D(w)``,
 displaced, neutral pose, with the diffuse UV map as texture), ``diffuse.png`` / ``displacement.png`` (the UV maps),
@@ -9,6 +10,12 @@ displaced, neutral pose, with the diffuse UV map as texture), ``diffuse.png`` / 
 at yaw -60...60), ``edits.png`` (neutral expression, relit from four directions, jaw open / smile / brows raised /
 blink, the diffuse map and the displacement map stretched to its own min..max), ``styleuv.png`` (both rows) and
 ``styleuv.json`` (the coefficients, paths).
+
+``--image``: the photo's face is found, framed like the rig's mean face and inverted into the generator
+(``photo_input.py``: the avatar command's detector and crop, toonlift's StyleGAN2 projector); ``views.png`` then
+starts with the face crop, and the folder also holds ``photo.png`` (the crop), ``projection.png`` (the crop at the
+generator's side | G(w)) and ``latent.safetensors`` (the code, for ``--latent``); ``styleuv.json`` gains
+``input`` (photo, face box, the projector's residuals).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,12 +37,13 @@ from toonlift.functional.shading import lambert_sh_coefficients
 from toonlift.plugins.head_rig.backbone import rig_camera_vertices
 from toonlift.plugins.head_rig.latent import SLICES, split_latent
 from toonlift.stages.styleuv.assets import load_photo_generator
-from toonlift.stages.styleuv.parts import load_parts
-from toonlift.stages.styleuv.uv_generator import load_uv_generator
+from toonlift.stages.styleuv.parts import StyleUVParts, load_parts
+from toonlift.stages.styleuv.photo_input import PhotoInversion, invert_photo
+from toonlift.stages.styleuv.uv_generator import UVGenerator, load_uv_generator
 from toonlift.stages.styleuv.uv_render import UVRigRenderer
 from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
 from toonlift.utils.images import make_grid, save_image
-from toonlift.utils.io import atomic_write_json, load_safetensors, safe_torch_load
+from toonlift.utils.io import atomic_write_json, load_safetensors, safe_torch_load, save_safetensors
 from toonlift.utils.output_dirs import check_writable_folder
 
 YAWS = (-60.0, -45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0, 60.0)
@@ -94,11 +103,28 @@ def frontal(latent: Tensor) -> Tensor:
     return out
 
 
+@dataclass
+class Models:
+    """What the command reads, loaded (and so checked) before any long work."""
+
+    generator: torch.nn.Module
+    parts: StyleUVParts
+    uv_gen: UVGenerator
+    uv_meta: dict
+    parts_path: Path
+    uv_path: Path
+
+    @classmethod
+    def load(cls, generator_path: str | None, parts_path: str | Path, uv_path: str | Path) -> Models:
+        uv_gen, uv_meta = load_uv_generator(uv_path)
+        return cls(load_photo_generator(generator_path), load_parts(parts_path), uv_gen, uv_meta, Path(parts_path),
+                   Path(uv_path))  # fmt: skip
+
+
 @torch.no_grad()
-def run(w_plus: Tensor, out: Path, parts_path: Path, uv_path: Path, generator_path: str | None, size: int) -> dict:
-    generator = load_photo_generator(generator_path)
-    parts = load_parts(parts_path)
-    uv_gen, uv_meta = load_uv_generator(uv_path)
+def run(w_plus: Tensor, out: Path, models: Models, size: int, photo: PhotoInversion | None = None) -> dict:
+    """Every output file of ``w_plus`` ``[1, L, D]`` (and of the ``photo`` it was inverted from) into ``out``."""
+    generator, parts, uv_gen, uv_meta = models.generator, models.parts, models.uv_gen, models.uv_meta
     renderer = UVRigRenderer(image_size=size, uv_size=uv_gen.size, detail="high",
                              displacement_scale=float(uv_meta.get("displacement_scale", 0.05)))  # fmt: skip
     image = generator.synthesis(w_plus, noise_mode="const").image
@@ -112,6 +138,8 @@ def run(w_plus: Tensor, out: Path, parts_path: Path, uv_path: Path, generator_pa
 
     own = renderer(latent, diffuse, disp, background=up, visibility=False).image  # F_3D's own pose, pasted
     views = [up, own] + [draw(with_values(frontal(latent), yaw=a)) for a in YAWS]
+    if photo is not None:  # the input face first, then G(w) of its code
+        views.insert(0, torch.nn.functional.interpolate(photo.crop, size=(size, size), mode="area"))
     neutral = with_values(frontal(latent), expression=0.0)
     relit = [draw(with_values(neutral, light=light_sh(latent, d))) for d in LIGHTS]
     edits = [draw(with_values(neutral, jaw_open=0.8))]
@@ -135,12 +163,24 @@ def run(w_plus: Tensor, out: Path, parts_path: Path, uv_path: Path, generator_pa
         },  # fmt: skip
         "yaws": list(YAWS),
         "files": [str(p) for p in files],
-        "parts": str(parts_path),
-        "uv_generator": str(uv_path),
+        "parts": str(models.parts_path),
+        "uv_generator": str(models.uv_path),
         "displacement_range": [float(disp.min()), float(disp.max())],
     }
+    if photo is not None:
+        info["input"] = {**photo.info, "notes": photo.notes}
+        info["files"] += [str(p) for p in save_photo_files(photo, out)]
     atomic_write_json(out / "styleuv.json", info)
     return info
+
+
+def save_photo_files(photo: PhotoInversion, out: Path) -> list[Path]:
+    """``photo.png`` (the face crop), ``projection.png`` (crop at G's side | G(w)), ``latent.safetensors``."""
+    save_image(photo.crop[0], out / "photo.png")
+    save_image(torch.cat([photo.target[0], photo.projection[0].clamp(-1, 1)], dim=2), out / "projection.png")
+    meta = {"format": "toonlift.styleuv.photo_latent", "image": photo.info["image"]}
+    save_safetensors(out / "latent.safetensors", {"w_plus": photo.w_plus[0].contiguous()}, meta)
+    return [out / "photo.png", out / "projection.png", out / "latent.safetensors"]
 
 
 def export_face(renderer: UVRigRenderer, latent: Tensor, diffuse: Tensor, disp: Tensor, out: Path) -> list[Path]:
@@ -158,25 +198,47 @@ def main(argv: list[str] | None = None) -> int:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--seed", type=int, help="z seed of the generator's mapping")
     src.add_argument("--latent", help="W [D] or W+ [L, D] code (.safetensors or .pt)")
+    src.add_argument("--image", help="a photo with a face: found, framed and inverted into the generator first")
     p.add_argument("--out", required=True)
     p.add_argument("--parts", default=str(DEFAULT_DIR / "parts.safetensors"), help="F_3D / d / F_yaw file")
     p.add_argument("--uv-generator", default=str(DEFAULT_DIR / "uv_generator.safetensors"))
     p.add_argument("--generator", default=None, help="StyleGAN2 export (default: the shipped photo generator)")
     p.add_argument("--size", type=int, default=128, help="render side in pixels")
     p.add_argument("--truncation", type=float, default=1.0)
+    g = p.add_argument_group("--image (a photo)")
+    g.add_argument("--steps", type=int, default=200, help="projector steps")
+    g.add_argument("--face", type=int, default=None, help="which face when several are found (0 = the largest)")
+    g.add_argument("--detector", default="dlib68", help="landmark detector for the crop: dlib68 or mediapipe")
+    g.add_argument("--per-layer-w", action="store_true", help="free W+ code (default: one w, what F_3D saw)")
+    g.add_argument("--lpips-weights", default=None, help="vgg16 weights: LPIPS instead of the analyser distance")
+    g.add_argument("--projection-seed", type=int, default=0)
     a = p.parse_args(argv)
+    if a.image is not None and a.steps < 1:
+        raise ConfigError(f"toonlift styleuv: --steps must be >= 1 (projector steps for --image), got {a.steps}.")
     check_writable_folder(a.out, "output folder (--out)")  # before any work
     # A context, not torch.set_grad_enabled(False): main() also runs inside other processes (tests, notebooks).
+    photo = None
     with torch.no_grad():
-        generator = load_photo_generator(a.generator)
-        if a.seed is not None:
+        models = Models.load(a.generator, a.parts, a.uv_generator)  # a bad file is refused before the projection
+        generator = models.generator
+        if a.image is not None:
+            photo = invert_photo(
+                a.image, generator, a.steps, a.face, a.detector, a.per_layer_w, a.lpips_weights, a.projection_seed
+            )
+            for note in photo.notes:
+                print(note)
+            w_plus = photo.w_plus
+        elif a.seed is not None:
             z = latents_from_seeds(torch.tensor([a.seed]), generator.z_dim)
             lat_avg = generator.mean_latent(4096, torch.Generator().manual_seed(0)) if a.truncation != 1 else None
             w_plus = generator.mapping(z, truncation=a.truncation, truncation_latent=lat_avg)
         else:
             w_plus = read_latent(a.latent, generator.num_ws)
-        info = run(w_plus, Path(a.out), Path(a.parts), Path(a.uv_generator), a.generator, a.size)
-    print(json.dumps({"out": a.out, "files": info["files"]}, indent=1))
+        info = run(w_plus, Path(a.out), models, a.size, photo)
+    summary = {"out": a.out, "files": info["files"]}
+    if photo is not None:
+        summary["projection"] = {k: photo.info["projection"][k] for k in ("loss_first", "loss_last", "l1")}
+    print(json.dumps(summary, indent=1))
     return 0
 
 

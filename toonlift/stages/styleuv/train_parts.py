@@ -8,7 +8,8 @@ out and scored when there are any; ``benchmarks/bench_styleuv.py`` scores later 
 faces plus the analyser-labelled codes (``--no-random``: the inverted faces alone), fits the ridge baseline on the
 same codes (one fit per group, on the codes that carry it), the yaw SVM on the random codes, walks ``--walk`` codes
 along ``d`` to label ``F_yaw``, scores yaw control on fresh codes, and prints and stores (in the parts file's
-sidecar) the figures.
+sidecar) the figures. ``--inverted-fraction F`` draws that share of every MLP batch from the inverted training faces
+(and gives them that share of the ridge baseline's sample weight) instead of sampling all codes uniformly.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from toonlift.plugins.head_rig.latent import SLICES
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import CoeffMLP, RidgeCoeff, fit_coeff_mlp
 from toonlift.stages.styleuv.evaluate_parts import coefficient_r2, yaw_control
+from toonlift.stages.styleuv.oversample import check_fraction
 from toonlift.stages.styleuv.pairs import Pairs, analyser_latent, load_pairs
 from toonlift.stages.styleuv.parts import StyleUVParts, load_parts, save_parts
 from toonlift.stages.styleuv.yaw import YawStepMLP, fit_yaw_boundary, fit_yaw_mlp, steps_for_yaw, walk_yaw
@@ -89,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--yaw-test", type=int, default=48, help="fresh random codes for the yaw-control figures")
     p.add_argument("--mlp-steps", type=int, default=4000)
     p.add_argument("--no-random", action="store_true", help="train F_3D on the inverted faces only")
+    p.add_argument(
+        "--inverted-fraction", type=float, default=None,
+        help="share of each F_3D batch (and of the ridge's sample weight) from the inverted faces (default: uniform)",
+    )  # fmt: skip
     p.add_argument("--walk", type=int, default=200, help="codes walked along d to label F_yaw")
     p.add_argument("--walk-steps", type=int, default=13)
     p.add_argument("--walk-sd", type=float, default=6.0, help="walk range along d, in sd of the codes' projections")
@@ -100,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     inv, rnd = load_pairs(folder / "pairs_inverted.safetensors"), load_pairs(folder / "pairs_random.safetensors")
     generator, analyser = load_photo_generator(a.generator), FaceAnalyser.load()
     n_train = min(a.train_faces, len(inv))
+    check_fraction(n_train + (0 if a.no_random else len(rnd)), n_train, a.inverted_fraction)  # before the work
     w_tr, y_tr, w_te, y_te = inv.w_plus[:n_train], inv.latent[:n_train], inv.w_plus[n_train:], inv.latent[n_train:]
     metrics: dict = {"train_faces": n_train, "test_faces": len(inv) - n_train}
 
@@ -110,11 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         mlp, metrics = old.coeff, {**old.metrics, "yaw_refit_of": str(a.yaw_only)}
     else:
         mlp = CoeffMLP(generator.num_ws, generator.w_dim)
-        log = fit_coeff_mlp(mlp, w_fit, y_fit, steps=a.mlp_steps, seed=a.seed)
-        ridge = RidgeCoeff().fit(w_fit, y_fit)
+        over = {"inverted": n_train, "inverted_fraction": a.inverted_fraction}
+        log = fit_coeff_mlp(mlp, w_fit, y_fit, steps=a.mlp_steps, seed=a.seed, **over)
+        ridge = RidgeCoeff().fit(w_fit, y_fit, **over)
         if len(w_te) >= 4:
             metrics["r2"] = held_out_r2(generator, analyser, mlp, ridge, w_te, y_te, y_tr)
         metrics.update(mlp_seconds=log.seconds, mlp_train_codes=len(w_fit), ridge_lambda=ridge.lams)
+        metrics["inverted_fraction"] = a.inverted_fraction
     d, yaw_mlp, yaw_info = train_yaw(generator, analyser, rnd, a.walk, a.walk_steps, a.seed, a.walk_sd)
     metrics["yaw"] = yaw_info
     parts = StyleUVParts(mlp, d, yaw_mlp, metrics)
