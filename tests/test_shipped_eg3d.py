@@ -33,6 +33,7 @@ def test_shipped_eg3d_lite_pose_follows_the_camera() -> None:
     with torch.no_grad():
         scores = pose_accuracy(load_shipped("eg3d"), 48, batch_size=16)
     yaw = scores["generator"]["yaw"]
-    # full-size figures (256 samples) are in BENCHMARKS.md; an untrained or 2D-like generator reads slope ~0
-    assert yaw["corr"] > 0.75 and yaw["slope"] > 0.45, yaw
+    # full-size figures (256 samples) are in BENCHMARKS.md; an untrained or 2D-like generator reads slope ~0. The
+    # shipped 1,500-iteration model reads slope 0.81, corr 0.93 on these 48 cameras (0.74 / 0.91 on 256)
+    assert yaw["corr"] > 0.85 and yaw["slope"] > 0.6, yaw
     assert not math.isnan(scores["generator"]["pitch"]["corr"])
