@@ -12,6 +12,16 @@ from toonlift.plugins.stylegan2 import StyleGAN2Backbone
 from toonlift.plugins.stylegan2.discriminator import StyleGAN2Discriminator
 
 
+def tiny_oneshot_networks() -> tuple[StyleGAN2Backbone, StyleGAN2Discriminator, EG3DBackbone]:
+    """A tiny random StyleGAN2 generator, its discriminator and an EG3D, in eval mode (seeded: the same every call)."""
+    torch.manual_seed(0)
+    return (
+        StyleGAN2Backbone(**StyleGAN2Backbone.example_args(None)).eval(),
+        StyleGAN2Discriminator(**StyleGAN2Discriminator.example_args(None)).eval(),
+        EG3DBackbone(**EG3DBackbone.example_args(None)).eval(),
+    )
+
+
 def tiny_oneshot_models(root: Path) -> dict[str, str]:
     """Export a tiny EG3D (``g3``), StyleGAN2 generator (``g2``) and discriminator (``d2``) under ``root``; paths."""
     torch.manual_seed(0)

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.oneshot_helpers import tiny_oneshot_networks
 from toonlift.errors import ConfigError
 from toonlift.functional.oneshot import (
     depth_relief,
@@ -90,12 +91,7 @@ def test_depth_relief_and_pairwise_mean() -> None:
 
 @pytest.fixture(scope="module")
 def tiny() -> tuple[StyleGAN2Backbone, StyleGAN2Discriminator, EG3DBackbone]:
-    torch.manual_seed(0)
-    return (
-        StyleGAN2Backbone(**StyleGAN2Backbone.example_args(None)).eval(),
-        StyleGAN2Discriminator(**StyleGAN2Discriminator.example_args(None)).eval(),
-        EG3DBackbone(**EG3DBackbone.example_args(None)).eval(),
-    )
+    return tiny_oneshot_networks()
 
 
 def test_jojogan_finetune_lowers_the_feature_loss_and_leaves_g_alone(tiny) -> None:

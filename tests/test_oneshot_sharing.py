@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.oneshot_helpers import tiny_oneshot_networks
 from toonlift.errors import ConfigError
 from toonlift.plugins.eg3d.backbone import EG3DBackbone
 from toonlift.plugins.stylegan2 import StyleGAN2Backbone
@@ -26,12 +27,7 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 @pytest.fixture(scope="module")
 def tiny() -> tuple[StyleGAN2Backbone, StyleGAN2Discriminator, EG3DBackbone]:
-    torch.manual_seed(0)
-    return (
-        StyleGAN2Backbone(**StyleGAN2Backbone.example_args(None)).eval(),
-        StyleGAN2Discriminator(**StyleGAN2Discriminator.example_args(None)).eval(),
-        EG3DBackbone(**EG3DBackbone.example_args(None)).eval(),
-    )
+    return tiny_oneshot_networks()
 
 
 @pytest.fixture(scope="module")
