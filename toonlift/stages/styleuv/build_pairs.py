@@ -9,13 +9,14 @@ chunks saved under ``OUT/parts/``, so an interrupted run resumes where it stoppe
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 import torch
+from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
+from toonlift.errors import ToonliftError
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.pairs import (
     analyser_pairs,
@@ -44,8 +45,10 @@ def build_inverted(generator: torch.nn.Module, out: Path, count: int, seed: int,
     print(f"inverted pairs: {len(pairs)}, residual L1 {float(r.mean()):.4f} ± {float(r.std()):.4f}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m toonlift.stages.styleuv.build_pairs", description=__doc__)
+def build_parser() -> ArgumentParser:
+    """The command's options; ``--config FILE`` reads them from YAML (``configs/styleuv/pairs.yaml``)."""
+    p = ArgumentParser(prog="python -m toonlift.stages.styleuv.build_pairs", description=__doc__)
+    p.add_argument("--config", action=ActionConfigFile, help="YAML file of these options (keys with underscores)")
     p.add_argument("--generator", default=None, help="StyleGAN2 export (default: the shipped photo generator)")
     p.add_argument("--inverted", type=int, default=320, help="world faces to invert (true latents)")
     p.add_argument("--seed", type=int, default=9000, help="world seed of the inverted faces (not 0: G trained on it)")
@@ -54,7 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--random", type=int, default=6000, help="random codes labelled by the analyser (0: none)")
     p.add_argument("--random-seed", type=int, default=1)
     p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; a bad input or file is one ``toonlift: error:`` line and exit status 2."""
+    a = build_parser().parse_args(argv)
+    try:
+        return _build(a)
+    except ToonliftError as err:
+        sys.stderr.write(f"toonlift: error: {err}\n")
+        return 2
+
+
+def _build(a: Namespace) -> int:
     out = Path(a.out)
     generator = load_photo_generator(a.generator)
     if a.random > 0:

@@ -14,14 +14,15 @@ sidecar) the figures. ``--inverted-fraction F`` draws that share of every MLP ba
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
 import torch
+from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
+from toonlift.errors import ToonliftError
 from toonlift.plugins.head_rig.latent import SLICES
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import CoeffMLP, RidgeCoeff, fit_coeff_mlp
@@ -82,8 +83,10 @@ def held_out_r2(generator, analyser, mlp, ridge, w_te, y_te, y_tr) -> dict:  # n
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m toonlift.stages.styleuv.train_parts", description=__doc__)
+def build_parser() -> ArgumentParser:
+    """The command's options; ``--config FILE`` reads them from YAML (``configs/styleuv/parts.yaml``)."""
+    p = ArgumentParser(prog="python -m toonlift.stages.styleuv.train_parts", description=__doc__)
+    p.add_argument("--config", action=ActionConfigFile, help="YAML file of these options (keys with underscores)")
     p.add_argument("--pairs", required=True, help="folder with pairs_inverted/pairs_random.safetensors")
     p.add_argument("--out", required=True, help="parts file to write (.safetensors)")
     p.add_argument("--generator", default=None)
@@ -100,7 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--walk-sd", type=float, default=6.0, help="walk range along d, in sd of the codes' projections")
     p.add_argument("--yaw-only", default=None, help="keep F_3D of this parts file; refit only d and F_yaw")
     p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; a bad input or file is one ``toonlift: error:`` line and exit status 2."""
+    a = build_parser().parse_args(argv)
+    try:
+        return _train(a)
+    except ToonliftError as err:
+        sys.stderr.write(f"toonlift: error: {err}\n")
+        return 2
+
+
+def _train(a: Namespace) -> int:
     torch.manual_seed(a.seed)
     folder = Path(a.pairs)
     inv, rnd = load_pairs(folder / "pairs_inverted.safetensors"), load_pairs(folder / "pairs_random.safetensors")
