@@ -43,12 +43,18 @@ def test_gallery_links_every_image_and_shows_the_figures(tmp_path: Path) -> None
         "stage3": {
             "images": {"rotation_gif": "stage3/avatar_0000/rotation.gif"},
             "final": {"side": 0.0123, "mad": 9.5},
+            "flat": {"side": 0.0137, "mad": 40.4},
+            "prior_kind": "rig (depth_bound 0.005)",
         },
         "evaluation": {"fid": {"cartoon": {"fid": 12.0, "kid_x1e3": 3.0, "samples": 32}}},
     }
     page = render_gallery(summary)
     for needle in ("stage1/transformation.png", "stage3/avatar_0000/rotation.gif", "1.23", "0.25", "12"):
         assert needle in page
+    # the flat-plane baseline is a row of the depth table, the prior is named, and every table says which way is better
+    assert "<td>flat</td><td>1.37</td><td>40.4</td>" in page
+    assert "rig (depth_bound 0.005)" in page
+    assert page.count("lower is better") == 3 and "docs/demo.md" in page
     assert write_gallery(summary, tmp_path).read_text() == page
 
 

@@ -46,13 +46,14 @@ def render_gallery(summary: dict) -> str:
         "</head><body><h1>toonlift demo</h1>",
         f"<p class='sub'>seed {summary.get('seed')}, {'quick' if summary.get('quick') else 'default'} schedule, "
         f"{html.escape(str(summary.get('device')))}, {summary.get('total_seconds', 0):.0f} s in all &middot; "
-        "<a href='summary.json'>summary.json</a></p>",
+        "<a href='summary.json'>summary.json</a> &middot; every file and figure is explained in"
+        " <code>docs/demo.md</code> of the toonlift repository</p>",
         "<section><h2>1 &middot; Stage 1: photo generator &rarr; cartoon generator</h2>",
         "<p>Rows: " + html.escape(" / ".join(s1.get("grid_rows", []))) + ".</p>",
         _fig(s1.get("images", {}).get("transformation"), "fixed latents through each generator", 640),
         _fig(s1.get("images", {}).get("finetune_gif"), "this run's fine-tuning, frame by frame", 640),
         "</section><section><h2>2 &middot; Stage 2: expression offsets</h2>",
-        f"<p>SeFa direction {s2.get('direction_index')} (picked by the analyser's expression read-out), "
+        f"<p>Direction: {html.escape(str(s2.get('direction', '')))}; "
         f"offsets optimised for {s2.get('latents')} latents. Columns of the grid: "
         f"<a href='{html.escape(str(s2.get('grid_columns', '')))}'>grid_columns.json</a>.</p>",
         _fig(s2.get("images", {}).get("expressions"), "the Stage-3 face: w - d ... w + d (photo, cartoon)", 420),
@@ -84,19 +85,37 @@ def render_gallery(summary: dict) -> str:
         (k, *(v.get(m, float("nan")) for m in ("fid", "kid_x1e3", "samples"))) for k, v in ev.get("fid", {}).items()
     ]
     parts.append(
-        "<h3>FID / KID (synthetic analyser features)</h3>" + _table(rows, ("generator", "FID", "KID x1e3", "n"))
+        "<h3>FID / KID (synthetic analyser features)</h3><p>Distance between the generator's samples and fresh renders"
+        " of its domain (seed 90000), in the synthetic analyser's feature space: <b>lower is better</b>, 0 means the"
+        " same distribution. They rank generators against each other; they are not Inception FIDs.</p>"
+        + _table(rows, ("generator", "FID", "KID x1e3", "n"))
     )
     expr_rows = []
     for key in sorted(set(s2.get("sefa", {})) | set(s2.get("optimised", {}))):
         expr_rows.append(
             (key, s2.get("sefa", {}).get(key, float("nan")), s2.get("optimised", {}).get(key, float("nan")))
         )
-    parts.append("<h3>Expression vs identity (Stage 2)</h3>" + _table(expr_rows, ("metric", "SeFa", "optimised")))
+    parts.append(
+        "<h3>Expression vs identity (Stage 2)</h3><p>Between <code>G(w - d)</code> and <code>G(w + d)</code>:"
+        " <code>change_*</code> is how far the analyser's read-outs move (expression weights 0-1, angles in degrees,"
+        " light): a <b>large</b> expression change and a <b>small</b> pose and light change are the aim;"
+        " <code>id_*</code> is the identity drift to <code>G(w)</code> (L2 or 1 - cosine of identity embeddings):"
+        " <b>lower is better</b>. Measured by the analyser the search optimises, which flatters the search; the"
+        " independent judge (dlib's ResNet) over 256 latents is in BENCHMARKS.md.</p>"
+        + _table(expr_rows, ("metric", "direction alone", "optimised"))
+    )
     depth_rows = [
         (name, 100 * s3.get(name, {}).get("side", float("nan")), s3.get(name, {}).get("mad", float("nan")))
-        for name in ("prior", "stage1", "final")
+        for name in ("flat", "prior", "stage1", "final")
+        if name in s3
     ]
-    parts.append("<h3>Depth against the synthetic ground truth (Stage 3)</h3>")
+    parts.append(
+        "<h3>Depth against the synthetic ground truth (Stage 3)</h3><p>SIDE (scale-invariant depth error, x1e-2)"
+        " and MAD (mean angle between the normals, degrees) of each shape against the synthetic cartoon rendering of"
+        " the face's true parameters: <b>lower is better</b>. <code>flat</code> is a plane (no shape at all): a"
+        f" reconstruction is 3D only where it beats it. Prior: {html.escape(str(s3.get('prior_kind', 'ellipsoid')))}."
+        "</p>"
+    )
     parts.append(_table(depth_rows, ("shape", "SIDE x1e-2", "MAD (deg)")))
     parts.append(f"<pre>{html.escape(json.dumps(summary.get('timings', {}), indent=1))}</pre>")
     parts.append("</section></body></html>")

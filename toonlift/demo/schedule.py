@@ -13,7 +13,8 @@ class DemoSchedule:
         stage1_iterations: Stage-1 fine-tuning iterations from the photo generator toward the cartoon domain.
         stage1_snapshots: how many times the fixed latents are rendered during Stage 1 (frames of its GIF).
         stage1_batch: Stage-1 batch size.
-        direction_candidates: leading SeFa directions tried when picking the expression direction.
+        direction_candidates: leading SeFa directions ranked by the analyser's expression change (reported).
+        boundary_latents: latents sampled to fit each InterFaceGAN boundary (yaw, pitch, jaw_open).
         ranking_latents: latents the direction ranking averages over.
         stage2_latents: latents whose offsets Stage 2 optimises (the Stage-3 face is the first).
         inversion_steps: projector steps that invert the synthetic face into the photo generator.
@@ -35,6 +36,7 @@ class DemoSchedule:
     stage1_snapshots: int
     stage1_batch: int
     direction_candidates: int
+    boundary_latents: int
     ranking_latents: int
     stage2_latents: int
     inversion_steps: int
@@ -60,6 +62,7 @@ DEFAULT = DemoSchedule(
     stage1_snapshots=6,
     stage1_batch=16,
     direction_candidates=8,
+    boundary_latents=1000,
     ranking_latents=16,
     stage2_latents=8,
     inversion_steps=200,
@@ -81,6 +84,7 @@ QUICK = DemoSchedule(
     stage1_snapshots=2,
     stage1_batch=8,
     direction_candidates=3,
+    boundary_latents=64,
     ranking_latents=4,
     stage2_latents=2,
     inversion_steps=10,

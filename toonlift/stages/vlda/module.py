@@ -201,6 +201,9 @@ class VLDAModule(VLDAPhases, ToonModule):
         if self.gt_depth is not None:
             zero = torch.zeros(1, 6, device=self.device)  # the prior is scored in the canonical view
             self._metrics["prior"] = depth_metrics(self.renderer, self.ellipsoid, zero, self.gt_depth, self.gt_mask)
+            # the no-shape baseline: a reconstruction is only 3D where it beats a flat plane (depth 1) on the same truth
+            flat = torch.ones_like(self.ellipsoid)
+            self._metrics["flat"] = depth_metrics(self.renderer, flat, zero, self.gt_depth, self.gt_mask)
 
     def _reset_networks(self) -> None:
         self.nets.depth_anchor = None
