@@ -100,8 +100,8 @@ def render_gallery(summary: dict) -> str:
         " <code>change_*</code> is how far the analyser's read-outs move (expression weights 0-1, angles in degrees,"
         " light): a <b>large</b> expression change and a <b>small</b> pose and light change are the aim;"
         " <code>id_*</code> is the identity drift to <code>G(w)</code> (L2 or 1 - cosine of identity embeddings):"
-        " <b>lower is better</b>. Measured by the analyser the search optimises, which flatters the search; the"
-        " independent judge (dlib's ResNet) over 256 latents is in BENCHMARKS.md.</p>"
+        f" <b>lower is better</b>. Identity network in the loss: {html.escape(str(s2.get('identity_in_loss', '?')))};"
+        f" judges: {html.escape(str(s2.get('measured_by', '?')))}. Over 256 latents: BENCHMARKS.md, Stage 2.</p>"
         + _table(expr_rows, ("metric", "direction alone", "optimised"))
     )
     depth_rows = [
