@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
-from toonlift.errors import ToonliftError
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.pairs import (
     analyser_pairs,
@@ -26,6 +25,7 @@ from toonlift.stages.styleuv.pairs import (
     save_pairs,
 )
 from toonlift.synthetic.analyser import FaceAnalyser
+from toonlift.utils.command_errors import run_reporting_errors
 
 
 def build_inverted(generator: torch.nn.Module, out: Path, count: int, seed: int, steps: int, chunk: int) -> None:
@@ -63,11 +63,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; a bad input or file is one ``toonlift: error:`` line and exit status 2."""
     a = build_parser().parse_args(argv)
-    try:
-        return _build(a)
-    except ToonliftError as err:
-        sys.stderr.write(f"toonlift: error: {err}\n")
-        return 2
+    return run_reporting_errors(lambda: _build(a))
 
 
 def _build(a: Namespace) -> int:

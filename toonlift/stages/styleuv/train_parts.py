@@ -22,7 +22,6 @@ from pathlib import Path
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser, Namespace
 
-from toonlift.errors import ToonliftError
 from toonlift.plugins.head_rig.latent import SLICES
 from toonlift.stages.styleuv.assets import load_photo_generator
 from toonlift.stages.styleuv.coeff_mlp import CoeffMLP, RidgeCoeff, fit_coeff_mlp
@@ -32,6 +31,7 @@ from toonlift.stages.styleuv.pairs import Pairs, analyser_latent, load_pairs
 from toonlift.stages.styleuv.parts import StyleUVParts, load_parts, save_parts
 from toonlift.stages.styleuv.yaw import YawStepMLP, fit_yaw_boundary, fit_yaw_mlp, steps_for_yaw, walk_yaw
 from toonlift.synthetic.analyser import FaceAnalyser
+from toonlift.utils.command_errors import run_reporting_errors
 
 ASKED = (-45.0, -30.0, -15.0, 0.0, 15.0, 30.0, 45.0)
 
@@ -109,11 +109,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; a bad input or file is one ``toonlift: error:`` line and exit status 2."""
     a = build_parser().parse_args(argv)
-    try:
-        return _train(a)
-    except ToonliftError as err:
-        sys.stderr.write(f"toonlift: error: {err}\n")
-        return 2
+    return run_reporting_errors(lambda: _train(a))
 
 
 def _train(a: Namespace) -> int:
