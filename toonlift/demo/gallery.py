@@ -56,7 +56,11 @@ def render_gallery(summary: dict) -> str:
         f"<p>Direction: {html.escape(str(s2.get('direction', '')))}; "
         f"offsets optimised for {s2.get('latents')} latents. Columns of the grid: "
         f"<a href='{html.escape(str(s2.get('grid_columns', '')))}'>grid_columns.json</a>.</p>",
-        _fig(s2.get("images", {}).get("expressions"), "the Stage-3 face: w - d ... w + d (photo, cartoon)", 420),
+        _fig(
+            s2.get("images", {}).get("expressions"),
+            "the Stage-3 face, w - d ... w + d: photo with the direction alone, photo optimised, cartoon optimised",
+            420,
+        ),
         _fig(s2.get("images", {}).get("grid"), "all latents", 900),
         "</section><section><h2>3 &middot; Stage 3: the 3D avatar</h2>",
     ]

@@ -42,6 +42,7 @@ from toonlift.stages.offsets.evaluation import (
     summarise,
 )
 from toonlift.stages.offsets.module import OffsetModule
+from toonlift.stages.offsets.offset_optimizer import OffsetOptimizer
 from toonlift.synthetic.expression_basis import EXPRESSION_NAMES
 from toonlift.utils.images import save_grid
 from toonlift.utils.io import load_safetensors, save_safetensors
@@ -122,7 +123,7 @@ def run_stage2(ctx: DemoContext, timer: StageTimer, first_w: Tensor) -> dict:
             table[key].update({(k + suffix if k.startswith("id_") else k): v for k, v in row.items()})
     first = rows[0]
     ctx.shared["expressions"] = {"minus": first["ws_minus"][0], "plus": first["ws_plus"][0]}
-    strip = expression_strip(photo, cartoon, ws[:1], delta[:1], search)
+    strip = expression_strip(photo, cartoon, ws[:1], delta_init[:1], delta[:1], search)
     strip_path = save_grid(strip, folder / "expressions.png", nrow=5)
     line = (
         f"jaw_open boundary ({len(ws)} latents): expression change {_expr(table['sefa']):.3f} -> "
@@ -178,10 +179,19 @@ def _expr(summary: dict) -> float:
 
 
 @torch.no_grad()
-def expression_strip(photo: torch.nn.Module, cartoon: torch.nn.Module, ws: Tensor, delta: Tensor, search) -> Tensor:
-    """Rows photo / cartoon, columns ``w - d, w - d/2, w, w + d/2, w + d``: ``[10, 3, H, W]``."""
+def expression_strip(
+    photo: torch.nn.Module,
+    cartoon: torch.nn.Module,
+    ws: Tensor,
+    direction: Tensor,
+    delta: Tensor,
+    search: OffsetOptimizer,
+) -> Tensor:
+    """Rows: photo with the direction alone, photo with the optimised offsets, cartoon with the optimised offsets;
+    columns ``w - d, w - d/2, w, w + d/2, w + d``: ``[15, 3, H, W]`` (what the search changes is row 1 against row 2).
+    """
     images = []
-    for g in (photo, cartoon):
+    for g, d in ((photo, direction), (photo, delta), (cartoon, delta)):
         for s in (-1.0, -0.5, 0.0, 0.5, 1.0):
-            images.append(g.synthesis(search.edit(ws, delta, s), noise_mode="const").image[0])
+            images.append(g.synthesis(search.edit(ws, d, s), noise_mode="const").image[0])
     return torch.stack(images).clamp(-1, 1).cpu()
