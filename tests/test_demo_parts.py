@@ -39,7 +39,7 @@ def test_gallery_links_every_image_and_shows_the_figures(tmp_path: Path) -> None
         "device": "cpu",
         "total_seconds": 12.5,
         "stage1": {"images": {"transformation": "stage1/transformation.png"}, "grid_rows": ["a", "b"]},
-        "stage2": {"direction_index": 2, "sefa": {"id_l2": 0.5}, "optimised": {"id_l2": 0.25}},
+        "stage2": {"direction_index": 2, "direction_alone": {"id_l2": 0.5}, "optimised": {"id_l2": 0.25}},
         "stage3": {
             "images": {"rotation_gif": "stage3/avatar_0000/rotation.gif"},
             "final": {"side": 0.0123, "mad": 9.5},

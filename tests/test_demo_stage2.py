@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import torch
@@ -35,5 +36,8 @@ def test_the_boundary_opens_the_jaw_and_is_a_directions_file(tmp_path: Path) -> 
 def test_search_identity_is_a_real_face_network_when_installed() -> None:
     name, encoder = search_identity()
     assert name in ("dlib_resnet", "synthetic_analyser")
+    # the dev extra installs dlib's weights: then the loss must use them, not silently fall back to the analyser
+    if importlib.util.find_spec("face_recognition_models") is not None:
+        assert name == "dlib_resnet"
     emb = encoder(torch.zeros(2, 3, 64, 64))
     assert emb.shape[0] == 2 and torch.isfinite(emb).all()

@@ -95,9 +95,9 @@ def render_gallery(summary: dict) -> str:
         + _table(rows, ("generator", "FID", "KID x1e3", "n"))
     )
     expr_rows = []
-    for key in sorted(set(s2.get("sefa", {})) | set(s2.get("optimised", {}))):
+    for key in sorted(set(s2.get("direction_alone", {})) | set(s2.get("optimised", {}))):
         expr_rows.append(
-            (key, s2.get("sefa", {}).get(key, float("nan")), s2.get("optimised", {}).get(key, float("nan")))
+            (key, s2.get("direction_alone", {}).get(key, float("nan")), s2.get("optimised", {}).get(key, float("nan")))
         )
     parts.append(
         "<h3>Expression vs identity (Stage 2)</h3><p>Between <code>G(w - d)</code> and <code>G(w + d)</code>:"

@@ -1,19 +1,21 @@
 """Demo stage 2: an expression direction, refined by the identity-preserving offset search (Stage 2).
 
 The expression direction is not the paper's hand-picked SeFa direction: on the shipped 64-px generator none of the
-eight leading SeFa directions isolates an expression (each moves blinks and the jaw by under 0.1 and turns the head
-3-9 degrees, measured in docs/demo.md), so the demo fits InterFaceGAN's boundary of the analyser's ``jaw_open``
-read-out with yaw and pitch projected out (``stages/boundaries``; beyond the paper) and walks it: at the same step it
-opens the jaw ~4x as far as the best SeFa direction. The SeFa ranking is still computed and reported. The real
+eight leading SeFa directions isolates an expression (at the same step each opens the jaw by under 0.11 and turns the
+head 2.6-9 degrees; docs/demo.md, "Why a boundary"), so the demo fits InterFaceGAN's boundary of the analyser's
+``jaw_open`` read-out with yaw and pitch projected out (``stages/boundaries``; beyond the paper) and walks it: at the
+same step it opens the jaw 0.46, with two thirds of the turn per unit of jaw opening of SeFa's best. The SeFa
+ranking is still computed and reported (``sefa_ranking`` in ``summary.json``). The real
 :class:`~toonlift.stages.offsets.module.OffsetModule` then optimises the offsets of a handful of latents (the
 Stage-3 face first) and renders them through the photo and the shipped cartoon generator.
 
 The identity network in the loss is a real face-recognition network, as the paper's ArcFace: dlib's ResNet
 (``dlib_resnet``, weights from the ``face-recognition-models`` package of the dev extra), with the synthetic
 analyser as the fallback when those weights are absent. A keep term (beyond the paper) holds the analyser's head pose
-and light. Over 256 latents (BENCHMARKS.md, Stage 2) this pair grows the expression change (0.49 -> 0.77) and holds
-the head (yaw change 2.5 deg against SeFa's 8.9), where the analyser in the loss shrank the edit and only the
-analyser saw the identity gain. The drift is then judged by the network *not* in the loss (the analyser) and by dlib.
+and light. Over 256 latents with SeFa's direction (BENCHMARKS.md, Stage 2) this pair grows the expression change
+(0.49 -> 0.77), holds the head (yaw change 2.5 deg against SeFa's 16 at the same expression change) and lowers the
+drift seen by the analyser, then not in the loss, by 22 %; on the demo's 8 latents and the jaw boundary it holds the
+head but shrinks the jaw change. The drift is judged by the network *not* in the loss (the analyser) and by dlib.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from toonlift.demo.stage1 import fixed_latents
 from toonlift.errors import WeightsNotFoundError
 from toonlift.plugins.features.synthetic_pose_light import SyntheticPoseLightReadout
 from toonlift.plugins.identity.base import IdentityEncoder
+from toonlift.plugins.identity.dlib_resnet import DlibResnetIdentityEncoder
 from toonlift.plugins.identity.synthetic_analyser import SyntheticAnalyserIdentityEncoder
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
 from toonlift.stages.boundaries.fit import fit_backbone_boundary
@@ -54,8 +57,6 @@ LAMBDA_KEEP = 1.0  # weight of the pose/light keep term (beyond the paper; 0 is 
 def search_identity() -> tuple[str, IdentityEncoder]:
     """The identity network in the loss: dlib's ResNet when its weights are installed, else the synthetic analyser."""
     try:
-        from toonlift.plugins.identity.dlib_resnet import DlibResnetIdentityEncoder
-
         return "dlib_resnet", DlibResnetIdentityEncoder()
     except WeightsNotFoundError:
         return "synthetic_analyser", SyntheticAnalyserIdentityEncoder()
@@ -116,7 +117,7 @@ def run_stage2(ctx: DemoContext, timer: StageTimer, first_w: Tensor) -> dict:
     if search_name == "dlib_resnet":
         judges["_dlib"] = identity
     table = {}
-    for key, d in (("sefa", delta_init), ("optimised", delta)):
+    for key, d in (("direction_alone", delta_init), ("optimised", delta)):
         table[key] = {}
         for suffix, judge in judges.items():
             row = summarise(measure_edit(photo, ws, d, search, judge, readout), names)
@@ -126,8 +127,8 @@ def run_stage2(ctx: DemoContext, timer: StageTimer, first_w: Tensor) -> dict:
     strip = expression_strip(photo, cartoon, ws[:1], delta_init[:1], delta[:1], search)
     strip_path = save_grid(strip, folder / "expressions.png", nrow=5)
     line = (
-        f"jaw_open boundary ({len(ws)} latents): expression change {_expr(table['sefa']):.3f} -> "
-        f"{_expr(table['optimised']):.3f}, identity drift {table['sefa'].get('id_l2', 0):.3f} -> "
+        f"jaw_open boundary ({len(ws)} latents): expression change {_expr(table['direction_alone']):.3f} -> "
+        f"{_expr(table['optimised']):.3f}, identity drift {table['direction_alone'].get('id_l2', 0):.3f} -> "
         f"{table['optimised'].get('id_l2', 0):.3f}"
     )
     seconds = timer.done(line)
@@ -137,7 +138,7 @@ def run_stage2(ctx: DemoContext, timer: StageTimer, first_w: Tensor) -> dict:
         "sefa_ranking": [{"index": k, "expression_change": v} for k, v in ranking],
         "alpha": ALPHA,
         "latents": len(ws),
-        "sefa": table["sefa"],
+        "direction_alone": table["direction_alone"],
         "optimised": table["optimised"],
         "identity_in_loss": search_name,
         "keep": {"features": "synthetic_pose_light", "lambda_keep": LAMBDA_KEEP},
