@@ -30,12 +30,13 @@ from toonlift.demo.assets import load_shipped
 from toonlift.demo.context import DemoContext, StageTimer
 from toonlift.demo.stage1 import fixed_latents
 from toonlift.errors import WeightsNotFoundError
+from toonlift.functional.boundaries import project_out, train_boundary
 from toonlift.plugins.features.synthetic_pose_light import SyntheticPoseLightReadout
 from toonlift.plugins.identity.base import IdentityEncoder
 from toonlift.plugins.identity.dlib_resnet import DlibResnetIdentityEncoder
 from toonlift.plugins.identity.synthetic_analyser import SyntheticAnalyserIdentityEncoder
 from toonlift.plugins.parsers.synthetic_parser import SyntheticFaceParser
-from toonlift.stages.boundaries.fit import fit_backbone_boundary
+from toonlift.stages.boundaries.fit import sample_and_read
 from toonlift.stages.offsets.directions import sefa_directions
 from toonlift.stages.offsets.evaluation import (
     Readout,
@@ -159,18 +160,22 @@ def expression_boundary(
 ) -> tuple[Path, dict]:
     """Fit the ``expr_jaw_open`` boundary conditioned on yaw and pitch; save it as a one-column directions file.
 
+    The three boundaries are trained on one sample of ``latents`` codes (rendered and read once), as
+    :func:`~toonlift.stages.boundaries.fit.fit_backbone_boundary` would fit each with the same seed.
+
     Returns:
         ``(path, info)``: the ``eigvec [D, 1]`` safetensors file Stage 2 reads and the fits' held-out accuracies.
     """
-    fits = {}
-    for target in ("yaw", "pitch"):
-        fits[target] = fit_backbone_boundary(photo, readout, names, target, num=latents, seed=seed + 300)
-    conditions = {k: f.normal for k, f in fits.items()}
-    fits["jaw"] = fit_backbone_boundary(
-        photo, readout, names, "expr_jaw_open", num=latents, seed=seed + 300, conditions=conditions
-    )
+    ws, scores = sample_and_read(photo, readout, latents, seed=seed + 300)  # [N, D], [N, R]
+    fits = {
+        key: train_boundary(
+            ws, scores[:, names.index(target)], 0.1, 0.7, generator=torch.Generator().manual_seed(seed + 300)
+        )
+        for key, target in (("yaw", "yaw"), ("pitch", "pitch"), ("jaw", "expr_jaw_open"))
+    }
+    normal = project_out(fits["jaw"].normal, fits["yaw"].normal, fits["pitch"].normal)  # InterFaceGAN's conditioning
     path = folder / "direction.safetensors"
-    save_safetensors(path, {"eigvec": fits["jaw"].normal[:, None].cpu()}, {"what": "expr_jaw_open | yaw, pitch"})
+    save_safetensors(path, {"eigvec": normal[:, None].cpu()}, {"what": "expr_jaw_open | yaw, pitch"})
     return path, {k: {"val_accuracy": f.val_accuracy, "latents": latents} for k, f in fits.items()}
 
 
